@@ -1,0 +1,64 @@
+# Build/test entry points for vtrack.  `make test` is what CI runs (.ci/run).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := test
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+# Debian packages the test suite and demo need.  Later steps append here
+# (e.g. `APT_PACKAGES += redis-server`); setup installs only what is missing.
+APT_PACKAGES := python3-venv postgresql
+
+# apt-get needs root; only reach for sudo when we are not already root.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: setup apt-packages lint test soak demo bench clean
+
+setup: apt-packages $(VENV)/.installed
+	@mkdir -p data
+
+# `dpkg -s` fails if any listed package is not installed, so the (slow)
+# apt-get path only runs when something is actually missing.
+apt-packages:
+	@if ! dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then \
+		echo "Installing Debian packages: $(APT_PACKAGES)"; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(APT_PACKAGES); \
+	fi
+
+# pyvenv.cfg (a regular file, unlike bin/python) marks an existing venv.
+$(VENV)/pyvenv.cfg:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "vtrack needs Python >= 3.11, found " + sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+
+# Re-install only when pyproject.toml changes; the venv is order-only so that
+# its own mtime (touched by pip) never forces a reinstall.
+$(VENV)/.installed: pyproject.toml | $(VENV)/pyvenv.cfg
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+lint: setup
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+test: setup lint
+	$(BIN)/pytest -q
+
+# Exit status 5 means "no tests collected": fine while no soak tests exist.
+soak: setup
+	@rc=0; $(BIN)/pytest -q -m soak || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "no soak tests collected"; rc=0; fi; \
+	exit $$rc
+
+demo: setup
+	$(BIN)/vtrack demo
+
+bench: setup
+	$(BIN)/python bench/registry.py
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	find . -path ./data -prune -o -path ./node_modules -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +

@@ -1,0 +1,5 @@
+"""Allows `python -m vtrack`."""
+
+from vtrack.cli import main
+
+main()

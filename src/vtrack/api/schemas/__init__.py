@@ -1,0 +1,1 @@
+"""Response (and API-only request) models; domain input models live with their services."""

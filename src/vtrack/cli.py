@@ -1,0 +1,232 @@
+"""The `vtrack` command: serve, demo, users, secrets, db, jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets as stdlib_secrets
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.table import Table
+
+from vtrack.app import build_services, create_app, prepare_database
+from vtrack.db.migrate import upgrade
+from vtrack.db.repositories.users import UserRepository
+from vtrack.errors import DomainError
+from vtrack.security.accounts import AccountService, UserCreate, UserUpdate
+from vtrack.security.audit import Actor, Auditor
+from vtrack.security.encryption import KeyFile, Keyring
+from vtrack.security.passwords import generate_password
+from vtrack.security.permissions import RoleName
+from vtrack.security.rotation import keys_in_use, reencrypt_all
+from vtrack.services import Services
+from vtrack.settings import Settings
+
+app = typer.Typer(help="vtrack: self-hosted hub for CCTV video.", no_args_is_help=True)
+users_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
+secrets_app = typer.Typer(help="Manage the encryption key for stored credentials.", no_args_is_help=True)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(secrets_app, name="secrets")
+app.add_typer(db_app, name="db")
+console = Console()
+err = Console(stderr=True)
+
+DataDir = Annotated[Path | None, typer.Option(help="Data directory (default $VTRACK_DATA_DIR or ./data)")]
+
+
+def _settings(data_dir: Path | None = None, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
+    if data_dir is not None:
+        values["data_dir"] = data_dir
+    return Settings(**values)
+
+
+def _show_admin_password(password: str) -> None:
+    console.print(
+        f"[bold yellow]Created user 'admin' with password:[/] [bold]{password}[/]\n"
+        "It is shown only this once; change it with `vtrack users passwd admin`."
+    )
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/] {message}")
+    return typer.Exit(code=1)
+
+
+async def _with_services(settings: Settings) -> Services:
+    services = build_services(settings)
+    await prepare_database(services, _show_admin_password)
+    return services
+
+
+def _serve(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    application = create_app(settings, on_admin_password=_show_admin_password)
+    console.print(f"vtrack API on http://{settings.host}:{settings.port}  (docs at /docs)")
+    uvicorn.run(application, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Run the API server (migrations are applied on start)."""
+    _serve(_settings(data_dir, host=host, port=port))
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    data_dir: DataDir = None,
+) -> None:
+    """Run the server on the embedded default, ready to try."""
+    _serve(_settings(data_dir, host=host, port=port))
+
+
+@users_app.command("create")
+def users_create(
+    username: str,
+    role: Annotated[RoleName, typer.Option(help="admin, operator or viewer")] = RoleName.VIEWER,
+    password: Annotated[str | None, typer.Option(help="Default: a random one, printed once")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Create a user."""
+    chosen = password or generate_password()
+    try:
+        data = UserCreate(username=username, password=chosen, role=role)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+
+    async def run() -> None:
+        services = await _with_services(_settings(data_dir))
+        try:
+            async with services.database.transaction() as session:
+                user = await AccountService(session, Auditor(session, Actor.system("cli"))).create(data)
+        finally:
+            await services.database.dispose()
+        console.print(f"created {user.username} ({user.role_name})")
+        if password is None:
+            console.print(f"password: [bold]{chosen}[/]  (shown only once)")
+
+    try:
+        asyncio.run(run())
+    except DomainError as exc:
+        raise _fail(exc.message) from None
+
+
+@users_app.command("passwd")
+def users_passwd(
+    username: str,
+    password: Annotated[str | None, typer.Option(help="Default: a random one, printed once")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Set a user's password (signs out their sessions)."""
+    chosen = password or generate_password()
+    try:
+        data = UserUpdate(password=chosen)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+
+    async def run() -> None:
+        services = await _with_services(_settings(data_dir))
+        try:
+            async with services.database.transaction() as session:
+                user = await UserRepository(session).by_username(username)
+                if user is None:
+                    raise _fail(f"no user {username!r}")
+                await AccountService(session, Auditor(session, Actor.system("cli"))).update(user, data)
+        finally:
+            await services.database.dispose()
+        console.print(f"password of {username} changed")
+        if password is None:
+            console.print(f"password: [bold]{chosen}[/]  (shown only once)")
+
+    asyncio.run(run())
+
+
+@users_app.command("list")
+def users_list(data_dir: DataDir = None) -> None:
+    """List users."""
+
+    async def run() -> None:
+        services = await _with_services(_settings(data_dir))
+        try:
+            async with services.database.session() as session:
+                page = await UserRepository(session).search(1, 10_000)
+        finally:
+            await services.database.dispose()
+        table = Table("username", "role", "active", "last login")
+        for user in page.items:
+            table.add_row(
+                user.username,
+                user.role_name,
+                "yes" if user.is_active else "no",
+                str(user.last_login_at or "-"),
+            )
+        console.print(table)
+
+    asyncio.run(run())
+
+
+@secrets_app.command("rotate")
+def secrets_rotate(data_dir: DataDir = None) -> None:
+    """Generate a new key, re-encrypt every stored credential under it, then retire the old one."""
+    settings = _settings(data_dir)
+    if settings.secret_key is not None:
+        raise _fail(
+            "the key comes from VTRACK_SECRET_KEY; rotation manages the key file. Unset VTRACK_SECRET_KEY "
+            "to use the key file, or keep managing the key yourself."
+        )
+
+    async def run() -> tuple[int, str]:
+        services = await _with_services(settings)
+        key_file = KeyFile(settings.key_file)
+        old = services.keyring
+        # The file holds both keys before any row changes, so a crash at any point loses nothing.
+        rotated = Keyring(current=stdlib_secrets.token_bytes(32), retired=[old.current, *old.retired])
+        key_file.save(rotated)
+        try:
+            async with services.database.transaction() as session:
+                changed = await reencrypt_all(session, rotated)
+            async with services.database.session() as session:
+                still_used = await keys_in_use(session, rotated)
+        finally:
+            await services.database.dispose()
+        key_file.save(
+            Keyring(
+                current=rotated.current,
+                retired=[k for k in rotated.retired if Keyring(k).current_id in still_used],
+            )
+        )
+        return changed, rotated.current_id
+
+    changed, key_id = asyncio.run(run())
+    console.print(f"re-encrypted {changed} credential(s) under key {key_id}; old keys retired")
+    console.print("Signed-in sessions end: token signing is derived from the key.")
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDir = None) -> None:
+    """Apply database migrations."""
+
+    async def run() -> None:
+        services = build_services(_settings(data_dir))
+        try:
+            await upgrade(services.database)
+        finally:
+            await services.database.dispose()
+
+    asyncio.run(run())
+    console.print("database is up to date")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""The registry: SQLAlchemy models, repositories (all queries) and migrations."""

@@ -1,0 +1,19 @@
+"""All tables; importing this module registers them on Base.metadata (Alembic and tests rely on that)."""
+
+from vtrack.db.models.audit import AuditEntry
+from vtrack.db.models.cameras import Camera, CameraGroup, CameraHealth, CameraSnapshot
+from vtrack.db.models.jobs import JobRun
+from vtrack.db.models.sources import VideoSource
+from vtrack.db.models.users import Role, User
+
+__all__ = [
+    "AuditEntry",
+    "Camera",
+    "CameraGroup",
+    "CameraHealth",
+    "CameraSnapshot",
+    "JobRun",
+    "Role",
+    "User",
+    "VideoSource",
+]

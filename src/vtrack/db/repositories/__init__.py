@@ -1,0 +1,1 @@
+"""Every query the application makes lives here, one module per aggregate."""

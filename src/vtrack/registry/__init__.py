@@ -1,0 +1,1 @@
+"""Camera registry services: validation, credential handling, import and export over the repositories."""

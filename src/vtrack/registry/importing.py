@@ -1,0 +1,311 @@
+"""Bulk camera import from CSV, JSON, or a seed-002 channel list: validated whole, then written at once.
+
+Everything is checked before anything is written: one bad row gives a 422 naming the row and field and
+imports nothing; duplicates give a 409 unless the caller asked to skip them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from vtrack.db.models import CameraGroup
+from vtrack.db.repositories.cameras import CameraRepository, GroupRepository, name_key
+from vtrack.db.types import new_id, utcnow
+from vtrack.errors import ConflictError, InvalidInputError
+from vtrack.registry.cameras import CameraService, split_credentials
+from vtrack.registry.schemas import CameraCreate
+from vtrack.registry.transfer_format import COLUMNS, unprotect_cell
+from vtrack.security.audit import Auditor
+from vtrack.security.encryption import Keyring
+
+MAX_ROWS = 50_000
+MAX_REPORTED_ERRORS = 100
+
+
+@dataclass
+class ImportRow:
+    number: int
+    data: dict[str, Any]
+    line: int | None = None
+    group_name: str | None = None
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    groups_created: list[str] = field(default_factory=list)
+    camera_ids: list[str] = field(default_factory=list)
+
+
+def _invalid(message: str, field_name: str = "data") -> InvalidInputError:
+    return InvalidInputError(message, [{"field": field_name, "message": message}])
+
+
+def parse_csv(text: str) -> list[ImportRow]:
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = [h.strip() for h in reader.fieldnames or []]
+    if not header:
+        raise _invalid("the CSV is empty; its first line must name the columns")
+    unknown = [h for h in header if h not in COLUMNS and h != "group_id"]
+    if unknown:
+        raise _invalid(f"unknown CSV column(s): {', '.join(unknown)}; known: {', '.join(COLUMNS)}")
+    if "name" not in header or "rtsp_url" not in header:
+        raise _invalid("the CSV needs at least the columns name and rtsp_url")
+    reader.fieldnames = header
+    rows = []
+    for number, record in enumerate(reader, start=1):
+        if None in record:
+            raise InvalidInputError(
+                f"row {number} has more cells than the header",
+                [{"row": number, "line": reader.line_num, "field": None, "message": "too many cells"}],
+            )
+        data = {k: unprotect_cell(v.strip()) for k, v in record.items() if v is not None and v.strip() != ""}
+        if not data:
+            continue
+        rows.append(
+            ImportRow(number=number, line=reader.line_num, data=data, group_name=data.pop("group", None))
+        )
+        if len(rows) > MAX_ROWS:
+            raise _invalid(f"more than {MAX_ROWS} rows; split the file")
+    return rows
+
+
+def _channel_number(channel: dict[str, Any], index: int) -> int:
+    for key in ("channel", "channel_no", "number"):
+        if isinstance(channel.get(key), int):
+            return int(channel[key])
+    match = re.search(r"(\d+)$", str(channel.get("id", "")))
+    return int(match.group(1)) if match else index
+
+
+def _channel_list_rows(doc: dict[str, Any]) -> list[ImportRow]:
+    """Seed 002's per-site config: one server (host, port, credentials) and its channels."""
+    server: dict[str, Any] = doc["server"] if isinstance(doc.get("server"), dict) else doc
+    host = server.get("host")
+    port = server.get("port", 554)
+    channels = doc["channels"]
+    if not isinstance(channels, list):
+        raise _invalid("channels must be a list", "channels")
+    site = doc.get("name") or doc.get("site") or doc.get("store")
+    rows = []
+    for index, channel in enumerate(channels, start=1):
+        if not isinstance(channel, dict):
+            raise InvalidInputError(
+                f"channel {index} is not an object",
+                [{"row": index, "field": None, "message": "not an object"}],
+            )
+        url = channel.get("rtsp_url") or channel.get("url")
+        if not url:
+            if not host:
+                raise InvalidInputError(
+                    f"channel {index} has no rtsp_url and the server has no host",
+                    [
+                        {
+                            "row": index,
+                            "field": "rtsp_url",
+                            "message": "missing, and no server host to build it",
+                        }
+                    ],
+                )
+            number = _channel_number(channel, index)
+            subtype = channel.get("subtype", 0)
+            url = f"rtsp://{host}:{port}/cam/realmonitor?channel={number}&subtype={subtype}"
+        data: dict[str, Any] = {
+            "name": channel.get("name") or channel.get("id") or f"channel_{index}",
+            "rtsp_url": url,
+            "protocol": channel.get("protocol", server.get("protocol", "rtsp")),
+        }
+        for key in ("username", "password"):
+            value = channel.get(key, server.get(key))
+            if value is not None:
+                data[key] = value
+        for key in ("location", "description", "resolution", "fps", "codec", "is_active", "enable_detection"):
+            if channel.get(key) is not None:
+                data[key] = channel[key]
+        rows.append(ImportRow(number=index, data=data, group_name=channel.get("group") or site))
+    return rows
+
+
+def parse_json(text: str) -> list[ImportRow]:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _invalid(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    if isinstance(doc, dict) and "channels" in doc:
+        return _channel_list_rows(doc)
+    items = doc.get("cameras") if isinstance(doc, dict) else doc
+    if not isinstance(items, list):
+        raise _invalid(
+            'JSON must be a list of cameras, {"cameras": [...]}, or a channel list with "channels"'
+        )
+    if len(items) > MAX_ROWS:
+        raise _invalid(f"more than {MAX_ROWS} cameras; split the file")
+    rows = []
+    for number, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            raise InvalidInputError(
+                f"camera {number} is not an object",
+                [{"row": number, "field": None, "message": "not an object"}],
+            )
+        data = dict(item)
+        rows.append(ImportRow(number=number, data=data, group_name=data.pop("group", None)))
+    return rows
+
+
+def _row_errors(row: ImportRow, exc: ValidationError) -> list[dict[str, Any]]:
+    return [
+        {
+            "row": row.number,
+            "line": row.line,
+            "field": ".".join(str(p) for p in err["loc"]) or None,
+            "message": err["msg"],
+        }
+        for err in exc.errors(include_input=False, include_url=False)
+    ]
+
+
+class CameraImporter:
+    def __init__(self, session: AsyncSession, keyring: Keyring, auditor: Auditor) -> None:
+        self.session = session
+        self.cameras = CameraRepository(session)
+        self.groups = GroupRepository(session)
+        self.service = CameraService(session, keyring, auditor)
+        self.audit = auditor
+
+    async def run(
+        self, rows: list[ImportRow], *, group_id: str | None, skip_duplicates: bool, fmt: str
+    ) -> ImportResult:
+        if not rows:
+            raise _invalid("nothing to import: no rows")
+        if group_id is not None and await self.groups.get(group_id) is None:
+            raise _invalid(f"no group with id {group_id}", "group_id")
+        validated, errors = self._validate(rows)
+        known_groups = await self.groups.by_names({r.group_name for r in rows if r.group_name})
+        missing_group_ids = {c.group_id for _, c in validated if c.group_id} - await self._existing_group_ids(
+            {c.group_id for _, c in validated if c.group_id}
+        )
+        for row, camera in validated:
+            if camera.group_id in missing_group_ids:
+                errors.append(
+                    {"row": row.number, "line": row.line, "field": "group_id", "message": "no such group"}
+                )
+        if errors:
+            first = errors[0]
+            raise InvalidInputError(
+                f"row {first['row']}, field {first['field']}: {first['message']} ({len(errors)} error(s); "
+                "nothing was imported)",
+                errors[:MAX_REPORTED_ERRORS],
+            )
+
+        new_groups = {
+            r.group_name.strip().lower(): r.group_name.strip()
+            for r in rows
+            if r.group_name and r.group_name.strip().lower() not in known_groups
+        }
+        placeholder = {key: f"new:{key}" for key in new_groups}
+
+        def target_group(row: ImportRow, camera: CameraCreate) -> str | None:
+            if camera.group_id:
+                return camera.group_id
+            if row.group_name:
+                key = row.group_name.strip().lower()
+                return known_groups[key].id if key in known_groups else placeholder[key]
+            return group_id
+
+        result = ImportResult()
+        targets = [(row, camera, target_group(row, camera)) for row, camera in validated]
+        existing = await self.cameras.existing_keys({g for _, _, g in targets})
+        seen: dict[tuple[str, str], int] = {}
+        keep = []
+        duplicates = []
+        for row, camera, gid in targets:
+            key = name_key(gid, camera.name)
+            if key in existing or key in seen:
+                reason = "already exists" if key in existing else f"same name as row {seen[key]}"
+                duplicates.append(
+                    {
+                        "row": row.number,
+                        "line": row.line,
+                        "field": "name",
+                        "message": reason,
+                        "name": camera.name,
+                    }
+                )
+                continue
+            seen[key] = row.number
+            keep.append((camera, gid))
+        if duplicates and not skip_duplicates:
+            raise ConflictError(
+                f"{len(duplicates)} duplicate camera name(s), first at row {duplicates[0]['row']}; "
+                "nothing was imported (set skip_duplicates to import the rest)",
+                duplicates[:MAX_REPORTED_ERRORS],
+            )
+        result.skipped = duplicates
+
+        created_ids: dict[str, str] = {}
+        for group_key, name in new_groups.items():
+            if any(gid == placeholder[group_key] for _, gid in keep):
+                group = CameraGroup(name=name)
+                self.groups.add(group)
+                await self.session.flush()
+                created_ids[placeholder[group_key]] = group.id
+                result.groups_created.append(name)
+                self.audit.record("group.create", "camera_group", group.id, name=name, via="import")
+
+        now = utcnow()
+        records = []
+        for camera, gid in keep:
+            url, username, password = split_credentials(camera.rtsp_url, camera.username, camera.password)
+            record = camera.model_dump(exclude={"rtsp_url", "username", "password"})
+            record.update(
+                id=new_id(),
+                group_id=created_ids.get(gid, gid) if gid else None,
+                rtsp_url=url,
+                username=username,
+                password_encrypted=self.service.encrypt_password(password),
+                status="idle",
+                created_at=now,
+                updated_at=now,
+            )
+            records.append(record)
+        await self.cameras.insert_many(records)
+        result.created = len(records)
+        result.camera_ids = [r["id"] for r in records]
+        self.audit.record(
+            "camera.import",
+            "camera",
+            None,
+            format=fmt,
+            created=result.created,
+            skipped=len(result.skipped),
+            groups_created=result.groups_created,
+        )
+        return result
+
+    def _validate(
+        self, rows: list[ImportRow]
+    ) -> tuple[list[tuple[ImportRow, CameraCreate]], list[dict[str, Any]]]:
+        validated = []
+        errors: list[dict[str, Any]] = []
+        for row in rows:
+            try:
+                validated.append((row, CameraCreate.model_validate(row.data)))
+            except ValidationError as exc:
+                errors.extend(_row_errors(row, exc))
+        return validated, errors
+
+    async def _existing_group_ids(self, ids: set[str | None]) -> set[str | None]:
+        found: set[str | None] = set()
+        for gid in ids:
+            if gid and await self.groups.get(gid) is not None:
+                found.add(gid)
+        return found

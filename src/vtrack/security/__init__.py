@@ -1,0 +1,1 @@
+"""Passwords, tokens, roles, secret encryption, login throttling."""

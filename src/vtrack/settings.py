@@ -1,0 +1,75 @@
+"""Runtime configuration, read from VTRACK_* environment variables and an optional vtrack.toml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class Settings(BaseSettings):
+    """Everything the application is built from; app.build() takes one of these and nothing global."""
+
+    model_config = SettingsConfigDict(env_prefix="VTRACK_", toml_file="vtrack.toml", extra="ignore")
+
+    data_dir: Path = Path("data")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy async URL; default is SQLite (WAL) in data_dir/vtrack.db"
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="base64 of 32 bytes for AES-256-GCM; default is a 0600 key file in data_dir",
+    )
+    jwt_secret: SecretStr | None = Field(
+        default=None, description="HMAC key for tokens; default is derived from the key file"
+    )
+    admin_password: SecretStr | None = None
+    access_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    refresh_token_days: int = Field(default=14, ge=1, le=365)
+    login_max_failures: int = Field(default=5, ge=1, description="failures per window before 429")
+    login_window_seconds: int = Field(default=300, ge=1)
+    timezone: str = "Asia/Ho_Chi_Minh"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: str = "INFO"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        ZoneInfo(value)
+        return value
+
+    @field_validator("secret_key", "jwt_secret")
+    @classmethod
+    def _not_a_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().lower() in {"changeme", "change-me", "secret", ""}:
+            raise ValueError("refusing a placeholder secret; unset it to use the generated key file")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'vtrack.db').resolve()}"
+
+    @property
+    def key_file(self) -> Path:
+        return self.data_dir / "secret.key"

@@ -1,0 +1,1 @@
+"""Throwaway external services (peers) that the test suite runs against."""
