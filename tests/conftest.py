@@ -85,7 +85,9 @@ def client_for(app: FastAPI, token: str | None = None) -> AsyncClient:
 
 async def login(app: FastAPI, username: str, password: str) -> str:
     async with client_for(app) as anonymous:
-        response = await anonymous.post("/api/v1/auth/login", json={"username": username, "password": password})
+        response = await anonymous.post(
+            "/api/v1/auth/login", json={"username": username, "password": password}
+        )
     assert response.status_code == 200, response.text
     return str(response.json()["data"]["accessToken"])
 

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
+import os
 import secrets as stdlib_secrets
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from vtrack.app import build_services, create_app, prepare_database
@@ -19,7 +26,7 @@ from vtrack.db.repositories.users import UserRepository
 from vtrack.errors import DomainError
 from vtrack.security.accounts import AccountService, UserCreate, UserUpdate
 from vtrack.security.audit import Actor, Auditor
-from vtrack.security.encryption import KeyFile, Keyring
+from vtrack.security.encryption import KeyFile, Keyring, SecretError
 from vtrack.security.passwords import generate_password
 from vtrack.security.permissions import RoleName
 from vtrack.security.rotation import keys_in_use, reencrypt_all
@@ -49,26 +56,64 @@ def _settings(data_dir: Path | None = None, **overrides: Any) -> Settings:
 def _show_admin_password(password: str) -> None:
     console.print(
         f"[bold yellow]Created user 'admin' with password:[/] [bold]{password}[/]\n"
-        "It is shown only this once; change it with `vtrack users passwd admin`."
+        "It is shown only this once; change it with `vtrack users passwd admin`.",
+        soft_wrap=True,
     )
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/] {message}")
+    # Escaped: messages carry user input (names, paths) that rich would otherwise read as markup.
+    # soft_wrap: one message per line, not cut at 80 columns when stderr is a pipe or a log file.
+    err.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
     return typer.Exit(code=1)
+
+
+def _invalid(exc: ValidationError) -> str:
+    """Field and reason only: the rejected input may be a password, so it is never echoed."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}"
+        for e in exc.errors(include_input=False, include_url=False)
+    )
 
 
 async def _with_services(settings: Settings) -> Services:
     services = build_services(settings)
-    await prepare_database(services, _show_admin_password)
+    try:
+        await prepare_database(services, _show_admin_password)
+    except RuntimeError as exc:  # a bad VTRACK_ADMIN_PASSWORD on first start
+        await services.database.dispose()
+        raise _fail(str(exc)) from None
     return services
+
+
+@contextmanager
+def _data_dir_lock(settings: Settings, *, exclusive: bool) -> Iterator[bool]:
+    """Servers hold it shared, key rotation exclusive; yields False when it cannot be had right now.
+
+    A running server keeps the key in memory and goes on encrypting under it, so a rotation under its
+    feet would leave rows under a key that the rotation then drops from the file.
+    """
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(settings.data_dir / ".vtrack.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+        else:
+            yield True
+    finally:
+        os.close(fd)
 
 
 def _serve(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    application = create_app(settings, on_admin_password=_show_admin_password)
-    console.print(f"vtrack API on http://{settings.host}:{settings.port}  (docs at /docs)")
-    uvicorn.run(application, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+    with _data_dir_lock(settings, exclusive=False) as locked:
+        if not locked:
+            raise _fail("a key rotation is running on this data dir; start the server when it is done")
+        application = create_app(settings, on_admin_password=_show_admin_password)
+        console.print(f"vtrack API on http://{settings.host}:{settings.port}  (docs at /docs)")
+        uvicorn.run(application, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
 
 
 @app.command()
@@ -102,8 +147,8 @@ def users_create(
     chosen = password or generate_password()
     try:
         data = UserCreate(username=username, password=chosen, role=role)
-    except ValueError as exc:
-        raise _fail(str(exc)) from None
+    except ValidationError as exc:
+        raise _fail(_invalid(exc)) from None
 
     async def run() -> None:
         services = await _with_services(_settings(data_dir))
@@ -132,8 +177,8 @@ def users_passwd(
     chosen = password or generate_password()
     try:
         data = UserUpdate(password=chosen)
-    except ValueError as exc:
-        raise _fail(str(exc)) from None
+    except ValidationError as exc:
+        raise _fail(_invalid(exc)) from None
 
     async def run() -> None:
         services = await _with_services(_settings(data_dir))
@@ -178,7 +223,10 @@ def users_list(data_dir: DataDir = None) -> None:
 
 @secrets_app.command("rotate")
 def secrets_rotate(data_dir: DataDir = None) -> None:
-    """Generate a new key, re-encrypt every stored credential under it, then retire the old one."""
+    """Generate a new key, re-encrypt every stored credential under it, then retire the old one.
+
+    Stop the server first; signed-in sessions end, since token signing is derived from the key.
+    """
     settings = _settings(data_dir)
     if settings.secret_key is not None:
         raise _fail(
@@ -194,8 +242,13 @@ def secrets_rotate(data_dir: DataDir = None) -> None:
         rotated = Keyring(current=stdlib_secrets.token_bytes(32), retired=[old.current, *old.retired])
         key_file.save(rotated)
         try:
-            async with services.database.transaction() as session:
-                changed = await reencrypt_all(session, rotated)
+            try:
+                async with services.database.transaction() as session:
+                    changed = await reencrypt_all(session, rotated)
+            except SecretError as exc:
+                # Raised before the commit, so every row is still under the old keys: put the file back.
+                key_file.save(old)
+                raise _fail(f"nothing was rotated: {exc}") from None
             async with services.database.session() as session:
                 still_used = await keys_in_use(session, rotated)
         finally:
@@ -208,7 +261,13 @@ def secrets_rotate(data_dir: DataDir = None) -> None:
         )
         return changed, rotated.current_id
 
-    changed, key_id = asyncio.run(run())
+    with _data_dir_lock(settings, exclusive=True) as locked:
+        if not locked:
+            raise _fail(
+                "vtrack serve is running on this data dir; stop it first (it holds the current key in "
+                "memory and would go on encrypting under the key this rotation retires)"
+            )
+        changed, key_id = asyncio.run(run())
     console.print(f"re-encrypted {changed} credential(s) under key {key_id}; old keys retired")
     console.print("Signed-in sessions end: token signing is derived from the key.")
 
@@ -229,4 +288,11 @@ def db_upgrade(data_dir: DataDir = None) -> None:
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except SecretError as exc:
+        _fail(str(exc))
+        sys.exit(1)
+    except ValidationError as exc:  # settings from the environment or vtrack.toml
+        _fail(f"invalid configuration: {_invalid(exc)}")
+        sys.exit(1)

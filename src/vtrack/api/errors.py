@@ -39,6 +39,10 @@ _HTTP_CODES = {
     429: "too_many_attempts",
 }
 
+# FastAPI answers a body that is not JSON with a 422 validation error, but one that is not even UTF-8
+# text with this 400. Both are the same client mistake, so both get the documented 422.
+_BODY_PARSE_ERROR = "There was an error parsing the body"
+
 
 def error_response(
     status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
@@ -80,6 +84,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == _BODY_PARSE_ERROR:
+            message = "the body is not valid JSON text"
+            return error_response(
+                422, "validation_error", message, [{"in": "body", "field": None, "message": message}]
+            )
         code = _HTTP_CODES.get(exc.status_code, "error")
         headers = dict(exc.headers) if exc.headers else None
         return error_response(exc.status_code, code, str(exc.detail), None, headers)
@@ -89,6 +98,12 @@ def install_error_handlers(app: FastAPI) -> None:
         # A race past the service's own checks (two creates at once): still a conflict, not a 500.
         log.info("integrity error mapped to 409: %s", exc.orig)
         return error_response(409, "conflict", "the change conflicts with existing data")
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(_request: Request, _exc: Exception) -> JSONResponse:
+        # Starlette still re-raises the exception after this response, so the server logs the traceback;
+        # the client gets the envelope and nothing of the internals.
+        return error_response(500, "internal_error", "an unexpected error occurred")
 
     @app.exception_handler(SecretError)
     async def secret_error(_request: Request, exc: SecretError) -> JSONResponse:

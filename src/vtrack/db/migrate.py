@@ -31,6 +31,18 @@ async def upgrade(database: Database, revision: str = "head") -> None:
         await connection.run_sync(run)
 
 
+async def downgrade(database: Database, revision: str = "base") -> None:
+    """Step the schema back to `revision`; "base" drops every table the migrations created."""
+    config = alembic_config(database.url)
+
+    def run(connection: Connection) -> None:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+    async with database.engine.begin() as connection:
+        await connection.run_sync(run)
+
+
 async def current_revision(database: Database) -> str | None:
     from alembic.runtime.migration import MigrationContext
 

@@ -21,6 +21,7 @@ from vtrack.jobs.registry import JobContext, JobRegistry
 log = logging.getLogger(__name__)
 
 _PROGRESS_INTERVAL = 0.25  # seconds between progress writes; the final state is always written
+_UNFINISHED = ("queued", "running")
 
 
 @dataclass
@@ -40,29 +41,39 @@ class EmbeddedRunner:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._schedules: dict[str, _Schedule] = {}
         self._running = False
+        self._stopping = asyncio.Event()
 
     async def start(self) -> None:
         # Runs that were queued or running when the last process died will never finish: say so.
         async with self.database.transaction() as session:
             await session.execute(
                 update(JobRun)
-                .where(JobRun.status.in_(["queued", "running"]))
+                .where(JobRun.status.in_(_UNFINISHED))
                 .values(status="failed", error="interrupted: the process stopped", finished_at=utcnow())
             )
+        self._stopping = asyncio.Event()
         self._running = True
         for schedule in self._schedules.values():
             self._start_schedule(schedule)
 
     async def stop(self) -> None:
         self._running = False
-        tasks = [s.task for s in self._schedules.values() if s.task] + list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        self._stopping.set()
+        # Schedules are told, not cancelled: one cancelled inside submit() could leave a committed run
+        # without the task that would ever run it. They finish what they are doing and return.
+        schedules = [s.task for s in self._schedules.values() if s.task]
+        await asyncio.gather(*schedules, return_exceptions=True)
         for schedule in self._schedules.values():
             schedule.task = None
+        runs = dict(self._tasks)
+        for task in runs.values():
+            task.cancel()
+        await asyncio.gather(*runs.values(), return_exceptions=True)
+        if runs:
+            # A task cancelled before its first step never runs at all: its row is still "queued".
+            await self._set(list(runs), status="cancelled", finished_at=utcnow(), only_unfinished=True)
+            for run_id in runs:
+                self._tasks.pop(run_id, None)
 
     async def submit(self, name: str, params: dict[str, Any] | None = None, trigger: str = "manual") -> str:
         if self.registry.get(name) is None:
@@ -95,16 +106,17 @@ class EmbeddedRunner:
         ]
 
     async def wait(self, run_id: str) -> None:
-        """Wait for a run submitted by this process (tests and the CLI use it)."""
+        """Wait for a run submitted by this process to end, however it ends (tests and the CLI use it)."""
         task = self._tasks.get(run_id)
         if task is not None:
-            await asyncio.shield(task)
+            await asyncio.wait([task])
 
     def _start_schedule(self, schedule: _Schedule) -> None:
         schedule.task = asyncio.create_task(self._every(schedule), name=f"schedule:{schedule.name}")
 
     async def _every(self, schedule: _Schedule) -> None:
-        while True:
+        stopping = self._stopping
+        while not stopping.is_set():
             previous = self._tasks.get(schedule.last_run_id or "")
             if previous is None or previous.done():
                 try:
@@ -113,11 +125,31 @@ class EmbeddedRunner:
                     )
                 except Exception:  # a broken database must not end the schedule for good
                     log.exception("could not start scheduled job %s", schedule.name)
-            await asyncio.sleep(schedule.every_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), schedule.every_seconds)
 
-    async def _set(self, run_id: str, **values: Any) -> None:
-        async with self.database.transaction() as session:
-            await session.execute(update(JobRun).where(JobRun.id == run_id).values(**values))
+    async def _set(self, run_ids: str | list[str], only_unfinished: bool = False, **values: Any) -> None:
+        """Write a run's state to completion even if the task is cancelled meanwhile; then re-raise that.
+
+        A cancellation that cut a write short would leave a status the run never gets out of.
+        """
+        ids = [run_ids] if isinstance(run_ids, str) else run_ids
+        statement = update(JobRun).where(JobRun.id.in_(ids)).values(**values)
+        if only_unfinished:
+            statement = statement.where(JobRun.status.in_(_UNFINISHED))
+
+        async def write() -> None:
+            async with self.database.transaction() as session:
+                await session.execute(statement)
+
+        task = asyncio.ensure_future(write())
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.cancelled():
+                raise
+            await task
+            raise
 
     async def _execute(self, run_id: str, name: str, params: dict[str, Any]) -> None:
         spec = self.registry.specs[name]
@@ -135,8 +167,10 @@ class EmbeddedRunner:
             result = await spec.function(JobContext(run_id, params, report, self.services))
             await self._set(run_id, status="succeeded", progress=1.0, result=result, finished_at=utcnow())
         except asyncio.CancelledError:
+            # Only if no final state was written: a cancel that lands while "succeeded" is being
+            # written must not turn a finished run into a cancelled one.
             with contextlib.suppress(Exception):
-                await asyncio.shield(self._set(run_id, status="cancelled", finished_at=utcnow()))
+                await self._set(run_id, status="cancelled", finished_at=utcnow(), only_unfinished=True)
             raise
         except Exception as exc:
             log.exception("job %s (%s) failed", name, run_id)

@@ -99,12 +99,15 @@ class CameraService:
                 raise InvalidInputError(
                     f"{required} cannot be null", [{"field": required, "message": "cannot be null"}]
                 )
-        if "group_id" in changes:
-            camera.group = await self._check_group(changes["group_id"])
+        # Every check runs before the camera is touched: a query autoflushes pending changes, and a
+        # half-applied move would hit the unique index as a bare IntegrityError instead of a named 409.
+        new_group = await self._check_group(changes["group_id"]) if "group_id" in changes else None
         if "name" in changes or "group_id" in changes:
             await self._check_name(
                 changes.get("group_id", camera.group_id), changes.get("name", camera.name), camera.id
             )
+        if "group_id" in changes:
+            camera.group = new_group
         if "rtsp_url" in changes:
             url, username, password = split_credentials(
                 changes.pop("rtsp_url"), changes.get("username"), changes.get("password")

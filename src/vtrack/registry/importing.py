@@ -11,9 +11,10 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vtrack.db.models import CameraGroup
@@ -21,13 +22,14 @@ from vtrack.db.repositories.cameras import CameraRepository, GroupRepository, na
 from vtrack.db.types import new_id, utcnow
 from vtrack.errors import ConflictError, InvalidInputError
 from vtrack.registry.cameras import CameraService, split_credentials
-from vtrack.registry.schemas import CameraCreate
+from vtrack.registry.schemas import CameraCreate, Name
 from vtrack.registry.transfer_format import COLUMNS, unprotect_cell
 from vtrack.security.audit import Auditor
 from vtrack.security.encryption import Keyring
 
 MAX_ROWS = 50_000
 MAX_REPORTED_ERRORS = 100
+_GROUP_NAME: TypeAdapter[str] = TypeAdapter(Name)
 
 
 @dataclass
@@ -50,6 +52,12 @@ def _invalid(message: str, field_name: str = "data") -> InvalidInputError:
     return InvalidInputError(message, [{"field": field_name, "message": message}])
 
 
+def _cell(column: str, value: str) -> str:
+    # Spaces around a password are part of it (an export with credentials must import back unchanged);
+    # every other cell is trimmed.
+    return value if column == "password" else value.strip()
+
+
 def parse_csv(text: str) -> list[ImportRow]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = [h.strip() for h in reader.fieldnames or []]
@@ -68,7 +76,9 @@ def parse_csv(text: str) -> list[ImportRow]:
                 f"row {number} has more cells than the header",
                 [{"row": number, "line": reader.line_num, "field": None, "message": "too many cells"}],
             )
-        data = {k: unprotect_cell(v.strip()) for k, v in record.items() if v is not None and v.strip() != ""}
+        data = {
+            k: unprotect_cell(_cell(k, v)) for k, v in record.items() if v is not None and v.strip() != ""
+        }
         if not data:
             continue
         rows.append(
@@ -118,7 +128,8 @@ def _channel_list_rows(doc: dict[str, Any]) -> list[ImportRow]:
                 )
             number = _channel_number(channel, index)
             subtype = channel.get("subtype", 0)
-            url = f"rtsp://{host}:{port}/cam/realmonitor?channel={number}&subtype={subtype}"
+            netloc = f"[{host}]" if ":" in str(host) and not str(host).startswith("[") else host
+            url = f"rtsp://{netloc}:{port}/cam/realmonitor?channel={number}&subtype={subtype}"
         data: dict[str, Any] = {
             "name": channel.get("name") or channel.get("id") or f"channel_{index}",
             "rtsp_url": url,
@@ -189,7 +200,7 @@ class CameraImporter:
         if group_id is not None and await self.groups.get(group_id) is None:
             raise _invalid(f"no group with id {group_id}", "group_id")
         validated, errors = self._validate(rows)
-        known_groups = await self.groups.by_names({r.group_name for r in rows if r.group_name})
+        known_groups = await self.groups.by_names({r.group_name for r, _ in validated if r.group_name})
         missing_group_ids = {c.group_id for _, c in validated if c.group_id} - await self._existing_group_ids(
             {c.group_id for _, c in validated if c.group_id}
         )
@@ -206,11 +217,10 @@ class CameraImporter:
                 errors[:MAX_REPORTED_ERRORS],
             )
 
-        new_groups = {
-            r.group_name.strip().lower(): r.group_name.strip()
-            for r in rows
-            if r.group_name and r.group_name.strip().lower() not in known_groups
-        }
+        new_groups: dict[str, str] = {}  # lower-cased name -> the spelling of its first row
+        for r in rows:
+            if r.group_name and r.group_name.strip().lower() not in known_groups:
+                new_groups.setdefault(r.group_name.strip().lower(), r.group_name.strip())
         placeholder = {key: f"new:{key}" for key in new_groups}
 
         def target_group(row: ImportRow, camera: CameraCreate) -> str | None:
@@ -263,7 +273,7 @@ class CameraImporter:
 
         now = utcnow()
         records = []
-        for camera, gid in keep:
+        for index, (camera, gid) in enumerate(keep):
             url, username, password = split_credentials(camera.rtsp_url, camera.username, camera.password)
             record = camera.model_dump(exclude={"rtsp_url", "username", "password"})
             record.update(
@@ -273,8 +283,9 @@ class CameraImporter:
                 username=username,
                 password_encrypted=self.service.encrypt_password(password),
                 status="idle",
-                created_at=now,
-                updated_at=now,
+                # A microsecond apart, so sorting by created_at keeps the order of the file.
+                created_at=now + timedelta(microseconds=index),
+                updated_at=now + timedelta(microseconds=index),
             )
             records.append(record)
         await self.cameras.insert_many(records)
@@ -297,11 +308,32 @@ class CameraImporter:
         validated = []
         errors: list[dict[str, Any]] = []
         for row in rows:
+            group_ok = self._validate_group_name(row, errors)
             try:
-                validated.append((row, CameraCreate.model_validate(row.data)))
+                camera = CameraCreate.model_validate(row.data)
             except ValidationError as exc:
                 errors.extend(_row_errors(row, exc))
+                continue
+            if group_ok:
+                validated.append((row, camera))
         return validated, errors
+
+    @staticmethod
+    def _validate_group_name(row: ImportRow, errors: list[dict[str, Any]]) -> bool:
+        """A group named in the file becomes a group row: it gets the same checks as one made by the API."""
+        raw: Any = row.group_name
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            row.group_name = None
+            return True
+        try:
+            row.group_name = _GROUP_NAME.validate_python(raw)
+        except ValidationError as exc:
+            errors.extend(
+                {"row": row.number, "line": row.line, "field": "group", "message": err["msg"]}
+                for err in exc.errors(include_input=False, include_url=False)
+            )
+            return False
+        return True
 
     async def _existing_group_ids(self, ids: set[str | None]) -> set[str | None]:
         found: set[str | None] = set()

@@ -27,9 +27,15 @@ COLUMNS = (
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _needs_quote(value: str) -> bool:
+    # A value that already starts with quotes before a formula character ("'=x") is quoted too, so the
+    # importer's unquoting gives back exactly what was exported.
+    return value.lstrip("'").startswith(_FORMULA_START)
+
+
 def protect_cell(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    return "'" + value if _needs_quote(value) else value
 
 
 def unprotect_cell(value: str) -> str:
-    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA_START) else value
+    return value[1:] if value.startswith("'") and _needs_quote(value[1:]) else value

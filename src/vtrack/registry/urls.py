@@ -9,6 +9,7 @@ their resolved addresses are checked again by the protocol clients at connect ti
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
@@ -52,6 +53,38 @@ def check_ip(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> None:
         raise AddressError(f"{address} is a cloud metadata address; refused")
 
 
+_NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")
+
+
+def _numeric_label(label: str) -> int:
+    if label.startswith("0x"):
+        return int(label[2:] or "0", 16)
+    return int(label, 8 if label.startswith("0") else 10)
+
+
+def _legacy_ipv4(name: str) -> ipaddress.IPv4Address | None:
+    """The address inet_aton (and so getaddrinfo) reads from numeric shorthands like 2852039166,
+    0xa9fea9fe, 169.254.43518 or 0251.0376.0251.0376; None when the name is not all-numeric.
+
+    Such names are not DNS names, so they must be checked as the address they stand for."""
+    labels = name.split(".")
+    if not all(_NUMERIC_LABEL.match(label) for label in labels):
+        return None
+    if len(labels) > 4:
+        raise AddressError(f"{name!r} is not a valid address or hostname")
+    try:
+        values = [_numeric_label(label) for label in labels]
+    except ValueError:
+        raise AddressError(f"{name!r} is not a valid address") from None
+    *head, last = values
+    if any(v > 0xFF for v in head) or last >= 1 << (8 * (4 - len(head))):
+        raise AddressError(f"{name!r} is not a valid address")
+    number = last
+    for index, value in enumerate(head):
+        number |= value << (8 * (3 - index))
+    return ipaddress.IPv4Address(number)
+
+
 def check_host(host: str) -> None:
     if not host:
         raise AddressError("host is missing")
@@ -59,6 +92,10 @@ def check_host(host: str) -> None:
         address = ipaddress.ip_address(host)
     except ValueError:
         name = host.rstrip(".").lower()
+        legacy = _legacy_ipv4(name)
+        if legacy is not None:
+            check_ip(legacy)
+            return
         if name in _METADATA_HOSTS:
             raise AddressError(f"{host} is a cloud metadata host; refused") from None
         if len(name) > 253 or any(not label or len(label) > 63 for label in name.split(".")):

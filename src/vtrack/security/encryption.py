@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import json
 import os
@@ -21,6 +22,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 _PREFIX = "v1"
 _NONCE_BYTES = 12
+_TAG_BYTES = 16
 
 
 class SecretError(Exception):
@@ -28,8 +30,9 @@ class SecretError(Exception):
 
 
 def _b64d(text: str) -> bytes:
+    # validate=True: characters outside the alphabet are an error, not silently skipped.
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError) as exc:
         raise SecretError("malformed base64") from exc
 
@@ -79,6 +82,8 @@ class Keyring:
         if key is None:
             raise SecretError(f"no key with id {kid}")
         raw = _b64d(body)
+        if len(raw) < _NONCE_BYTES + _TAG_BYTES:
+            raise SecretError("encrypted value too short")
         try:
             return AESGCM(key).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], purpose.encode()).decode()
         except InvalidTag as exc:
@@ -102,8 +107,9 @@ class KeyFile:
     def load_or_create(self) -> Keyring:
         if not self.path.exists():
             keyring = Keyring(current=secrets.token_bytes(32))
-            self.save(keyring)
-            return keyring
+            if self._write(keyring, exclusive=True):
+                return keyring
+            # Another process created it first: use its key, or the two would encrypt under different keys.
         mode = self.path.stat().st_mode & 0o777
         if mode & 0o077:
             raise SecretError(f"{self.path} is readable by others (mode {mode:o}); run chmod 600 on it")
@@ -112,11 +118,16 @@ class KeyFile:
             return Keyring(
                 current=parse_key(data["current"]), retired=[parse_key(k) for k in data.get("retired", [])]
             )
-        except (KeyError, TypeError, json.JSONDecodeError) as exc:
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            # ValueError covers bad JSON and bytes that are not UTF-8.
             raise SecretError(f"{self.path} is not a vtrack key file") from exc
 
     def save(self, keyring: Keyring) -> None:
         """Write atomically with 0600 from the first byte, so no reader ever sees a partial or open file."""
+        self._write(keyring, exclusive=False)
+
+    def _write(self, keyring: Keyring, *, exclusive: bool) -> bool:
+        """Returns False when exclusive and the file already exists (it is then left untouched)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         payload = json.dumps(
             {"current": _b64e(keyring.current), "retired": [_b64e(k) for k in keyring.retired]}
@@ -124,8 +135,26 @@ class KeyFile:
         tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            os.write(fd, payload)
-            os.fsync(fd)
+            with os.fdopen(fd, "wb") as file:
+                file.write(payload)
+                file.flush()
+                os.fsync(file.fileno())
+            if exclusive:
+                os.link(tmp, self.path)  # fails when the file exists: creation without a race
+            else:
+                os.replace(tmp, self.path)
+        except FileExistsError:
+            return False
         finally:
-            os.close(fd)
-        os.replace(tmp, self.path)
+            tmp.unlink(missing_ok=True)
+        self._sync_dir()
+        return True
+
+    def _sync_dir(self) -> None:
+        """Make the rename or link itself durable, so a crash cannot bring back the previous key file."""
+        with contextlib.suppress(OSError):
+            dir_fd = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)

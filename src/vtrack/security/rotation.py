@@ -10,7 +10,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from vtrack.db.models import Camera, VideoSource
 from vtrack.registry.cameras import PASSWORD_PURPOSE
-from vtrack.security.encryption import Keyring
+from vtrack.security.encryption import Keyring, SecretError
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,10 @@ async def reencrypt_all(session: AsyncSession, keyring: Keyring) -> int:
         for row_id, token in rows:
             if token is None or keyring.key_id_of(token) == keyring.current_id:
                 continue
-            plaintext = keyring.decrypt(token, spec.purpose)
+            try:
+                plaintext = keyring.decrypt(token, spec.purpose)
+            except SecretError as exc:
+                raise SecretError(f"{table.__tablename__} {row_id}: {exc}") from exc
             await session.execute(
                 update(table)
                 .where(spec.key == row_id)

@@ -1,0 +1,108 @@
+"""The jobs API on SQLite and PostgreSQL: start a run, read its status and result, list types and runs."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from httpx import AsyncClient
+
+from tests.conftest import ADMIN_PASSWORD, Clients, client_for, login
+from vtrack.db.models import AuditEntry
+from vtrack.db.types import utcnow
+from vtrack.jobs.registry import JobContext, JobResult
+from vtrack.services import Services
+
+
+@pytest.fixture
+async def admin(app: FastAPI) -> AsyncIterator[AsyncClient]:
+    async with client_for(app, await login(app, "admin", ADMIN_PASSWORD)) as client:
+        yield client
+
+
+async def finished(client: AsyncClient, run_id: str, within: float = 10.0) -> dict[str, Any]:
+    deadline = time.monotonic() + within
+    while True:
+        response = await client.get(f"/api/v1/jobs/{run_id}")
+        assert response.status_code == 200, response.text
+        run: dict[str, Any] = response.json()["data"]
+        if run["status"] not in {"queued", "running"}:
+            return run
+        assert time.monotonic() < deadline, run
+        await asyncio.sleep(0.05)
+
+
+async def test_audit_prune_runs_and_reports_what_it_deleted(admin: AsyncClient, services: Services) -> None:
+    async with services.database.transaction() as session:
+        session.add(AuditEntry(action="test.old", at=utcnow() - timedelta(days=10), details={}))
+    response = await admin.post("/api/v1/jobs", json={"name": "audit.prune", "params": {"days": 1}})
+    assert response.status_code == 202, response.text
+    started = response.json()["data"]
+    assert started["name"] == "audit.prune" and started["params"] == {"days": 1}
+    assert started["trigger"] == "manual" and started["status"] in {"queued", "running", "succeeded"}
+    run = await finished(admin, started["id"])
+    assert run["status"] == "succeeded", run
+    assert run["result"] == {"deleted": 1}  # the 10-day-old entry; the fixture's login is recent
+    assert run["progress"] == 1.0 and run["error"] is None
+    assert run["startedAt"] is not None and run["finishedAt"] is not None
+    audit = await admin.get("/api/v1/audit", params={"action": "job.start"})
+    assert [e["targetId"] for e in audit.json()["data"]] == [started["id"]]
+    listed = await admin.get("/api/v1/jobs", params={"name": "audit.prune", "status": "succeeded"})
+    assert started["id"] in [r["id"] for r in listed.json()["data"]]
+
+
+async def test_a_run_that_fails_shows_why(admin: AsyncClient, services: Services) -> None:
+    @services.job_registry.register("test.explode", "fails on purpose")
+    async def explode(ctx: JobContext) -> JobResult:
+        raise RuntimeError(f"boom {ctx.params['n']}")
+
+    response = await admin.post("/api/v1/jobs", json={"name": "test.explode", "params": {"n": 7}})
+    assert response.status_code == 202, response.text
+    run = await finished(admin, response.json()["data"]["id"])
+    assert run["status"] == "failed" and run["error"] == "RuntimeError: boom 7" and run["result"] is None
+
+    bad_params = await admin.post("/api/v1/jobs", json={"name": "audit.prune", "params": {"days": "soon"}})
+    assert bad_params.status_code == 202, bad_params.text
+    run = await finished(admin, bad_params.json()["data"]["id"])
+    assert run["status"] == "failed" and "days must be a positive integer" in run["error"]
+
+
+async def test_unknown_jobs_and_runs(admin: AsyncClient) -> None:
+    response = await admin.post("/api/v1/jobs", json={"name": "no.such.job"})
+    assert response.status_code == 422, response.text
+    error = response.json()
+    assert error["success"] is False and error["error"]["code"] == "validation_error"
+    assert error["error"]["details"][0]["field"] == "name"
+    assert "audit.prune" in error["error"]["details"][0]["message"]
+    missing = await admin.get("/api/v1/jobs/00000000-0000-0000-0000-000000000000")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+async def test_job_types_list_the_schedule(admin: AsyncClient) -> None:
+    response = await admin.get("/api/v1/jobs/types")
+    assert response.status_code == 200, response.text
+    types = {t["name"]: t for t in response.json()["data"]}
+    assert types["audit.prune"]["everySeconds"] == 24 * 3600
+    assert "older than" in types["audit.prune"]["description"]
+    # The schedule's first run starts with the app.
+    runs = await admin.get("/api/v1/jobs", params={"name": "audit.prune"})
+    assert "schedule" in {r["trigger"] for r in runs.json()["data"]}
+
+
+async def test_a_viewer_can_read_runs_but_not_start_them(clients: Clients) -> None:
+    started = await clients.operator.post(
+        "/api/v1/jobs", json={"name": "audit.prune", "params": {"days": 30}}
+    )
+    assert started.status_code == 202, started.text
+    run_id = started.json()["data"]["id"]
+    for path in ("/api/v1/jobs", f"/api/v1/jobs/{run_id}", "/api/v1/jobs/types"):
+        assert (await clients.viewer.get(path)).status_code == 200, path
+    refused = await clients.viewer.post("/api/v1/jobs", json={"name": "audit.prune", "params": {"days": 30}})
+    assert refused.status_code == 403
+    assert refused.json()["success"] is False and refused.json()["error"]["code"] == "forbidden"
+    await finished(clients.viewer, run_id)
