@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 from vtrack import __version__
 from vtrack.api.errors import install_error_handlers
 from vtrack.api.metrics import MetricsMiddleware, RequestMetrics
+from vtrack.api.request_guard import RejectNulInUrl
 from vtrack.api.routes import audit, auth, camera_transfer, cameras, groups, jobs, system, users
 from vtrack.db.migrate import upgrade
 from vtrack.db.session import Database
@@ -111,6 +112,7 @@ def create_app(settings: Settings, on_admin_password: AdminPasswordCallback | No
     )
     app.state.services = services
     install_error_handlers(app)
+    app.add_middleware(RejectNulInUrl)
     app.add_middleware(MetricsMiddleware, metrics=RequestMetrics(services.metrics))
     api = APIRouter(prefix="/api/v1")
     # Order matters: fixed paths under /cameras come before /cameras/{camera_id}.

@@ -213,8 +213,6 @@ async def test_failed_logins_are_throttled_and_audited(app: FastAPI, services: S
         assert [e["outcome"] for e in by_actor.json()["data"]] == ["failure"]
         for bad in ({"actor": "a\x00b"}, {"action": "a\x00b"}, {"actor": "x" * 65}):
             assert_error(await admin.get("/api/v1/audit", params=bad), 422, "validation_error")
-        for bad in ({"actor": "a\x00b"}, {"action": "a\x00b"}, {"actor": "x" * 65}):
-            assert_error(await admin.get("/api/v1/audit", params=bad), 422, "validation_error")
 
 
 async def test_a_burst_of_concurrent_guesses_gets_only_the_budget(app: FastAPI) -> None:

@@ -302,3 +302,12 @@ async def test_export_and_round_trip(clients: Clients) -> None:
         again = await clients.admin.get(EXPORT, params={"include_credentials": "true"})
         assert csv_rows(again.text) == csv_rows(with_secrets.text), fmt
         before = after
+
+
+async def test_line_wrapped_base64_is_accepted(clients: Clients) -> None:
+    csv_text = "name,rtsp_url\n" + "".join(f"Wrapped {i},rtsp://10.1.0.{i + 1}/s\n" for i in range(20))
+    encoded = b64(csv_text)
+    wrapped = "\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76)) + "\n"
+    response = await clients.operator.post("/api/v1/cameras/import", json={"format": "csv", "data": wrapped})
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["created"] == 20

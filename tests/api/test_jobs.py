@@ -66,10 +66,17 @@ async def test_a_run_that_fails_shows_why(admin: AsyncClient, services: Services
     run = await finished(admin, response.json()["data"]["id"])
     assert run["status"] == "failed" and run["error"] == "RuntimeError: boom 7" and run["result"] is None
 
-    bad_params = await admin.post("/api/v1/jobs", json={"name": "audit.prune", "params": {"days": "soon"}})
-    assert bad_params.status_code == 202, bad_params.text
-    run = await finished(admin, bad_params.json()["data"]["id"])
-    assert run["status"] == "failed" and "days must be a positive integer" in run["error"]
+    # Parameters are checked when the run is asked for: a 422 naming the field, and no run recorded.
+    before = (await admin.get("/api/v1/jobs")).json()["meta"]["total"]
+    for params, field in (
+        ({"days": "soon"}, "params.days"),
+        ({"days": 0}, "params.days"),
+        ({"x": 1}, "params.x"),
+    ):
+        bad = await admin.post("/api/v1/jobs", json={"name": "audit.prune", "params": params})
+        assert bad.status_code == 422, bad.text
+        assert bad.json()["error"]["details"][0]["field"] == field
+    assert (await admin.get("/api/v1/jobs")).json()["meta"]["total"] == before
 
 
 async def test_unknown_jobs_and_runs(admin: AsyncClient) -> None:

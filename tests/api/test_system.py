@@ -10,7 +10,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from httpx import ASGITransport, AsyncClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import ADMIN_PASSWORD, client_for, login
+from tests.conftest import ADMIN_PASSWORD, Clients, client_for, login
 from vtrack import __version__
 from vtrack.db.repositories.users import UserRepository
 from vtrack.db.session import Database
@@ -162,3 +162,18 @@ async def test_an_unexpected_error_is_a_500_envelope_and_is_counted(app: FastAPI
     }
     assert "secret internals" not in response.text
     assert 'vtrack_http_requests_total{method="GET",route="/test/broken",status="500"} 1.0' in metrics.text
+
+
+async def test_nul_in_url_is_a_clear_422_on_every_database(clients: Clients) -> None:
+    # PostgreSQL cannot hold NUL in text; without the guard these reached the driver and answered 500.
+    for url in (
+        "/api/v1/cameras/a%00b",
+        "/api/v1/cameras?q=a%00b",
+        "/api/v1/cameras/groups?q=x%00",
+        "/api/v1/jobs?name=a%00b",
+        "/api/v1/cameras/export?group_id=a%00b",
+    ):
+        response = await clients.admin.get(url)
+        assert response.status_code == 422, (url, response.text)
+        assert response.json()["success"] is False
+        assert "NUL" in response.json()["error"]["message"]

@@ -88,7 +88,7 @@ async def test_admin_crud(clients: Clients, app: FastAPI) -> None:
     # Ids PostgreSQL cannot even compare (NUL) are a 422 on both backends, not a 500.
     for method in ("GET", "PUT", "DELETE"):
         response = await admin.request(method, f"{USERS}/a%00b", json={"role": "viewer"})
-        assert error_of(response, 422, "validation_error")["details"][0]["field"] == "user_id"
+        assert "NUL" in error_of(response, 422, "validation_error")["message"]
 
     updated = await admin.put(f"{USERS}/{erin['id']}", json={"role": "viewer", "is_active": False})
     assert updated.status_code == 200, updated.text

@@ -76,22 +76,24 @@ class EmbeddedRunner:
                 self._tasks.pop(run_id, None)
 
     async def submit(self, name: str, params: dict[str, Any] | None = None, trigger: str = "manual") -> str:
-        if self.registry.get(name) is None:
+        spec = self.registry.get(name)
+        if spec is None:
             known = ", ".join(sorted(self.registry.specs)) or "none"
             raise InvalidInputError(
                 f"unknown job {name!r}", [{"field": "name", "message": f"known: {known}"}]
             )
+        checked = spec.validate_params(params or {})
         async with self.database.transaction() as session:
-            run = JobRun(name=name, params=params or {}, trigger=trigger, status="queued")
+            run = JobRun(name=name, params=checked, trigger=trigger, status="queued")
             session.add(run)
-        self._tasks[run.id] = asyncio.create_task(
-            self._execute(run.id, name, params or {}), name=f"job:{name}"
-        )
+        self._tasks[run.id] = asyncio.create_task(self._execute(run.id, name, checked), name=f"job:{name}")
         return run.id
 
     def schedule(self, name: str, every_seconds: float, params: dict[str, Any] | None = None) -> None:
-        if self.registry.get(name) is None:
+        spec = self.registry.get(name)
+        if spec is None:
             raise ValueError(f"unknown job {name!r}")
+        spec.validate_params(params or {})
         if every_seconds <= 0:
             raise ValueError("every_seconds must be positive")
         schedule = _Schedule(name, every_seconds, params or {})

@@ -6,6 +6,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from pydantic import BaseModel, ValidationError
+
+from vtrack.errors import InvalidInputError
+
 JobResult = dict[str, Any] | None
 
 
@@ -31,17 +35,33 @@ class JobSpec:
     name: str
     function: JobFunction
     description: str
+    params_model: type[BaseModel] | None = None
+
+    def validate_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Checked when the run is asked for, so bad parameters are a 422 now, not a failed run later."""
+        if self.params_model is None:
+            return params
+        try:
+            return self.params_model.model_validate(params).model_dump(mode="json")
+        except ValidationError as exc:
+            details = [
+                {"field": ".".join(["params", *(str(p) for p in e["loc"])]), "message": e["msg"]}
+                for e in exc.errors(include_input=False, include_url=False)
+            ]
+            raise InvalidInputError(f"{details[0]['field']}: {details[0]['message']}", details) from None
 
 
 @dataclass
 class JobRegistry:
     specs: dict[str, JobSpec] = field(default_factory=dict)
 
-    def register(self, name: str, description: str) -> Callable[[JobFunction], JobFunction]:
+    def register(
+        self, name: str, description: str, params: type[BaseModel] | None = None
+    ) -> Callable[[JobFunction], JobFunction]:
         def decorate(function: JobFunction) -> JobFunction:
             if name in self.specs:
                 raise ValueError(f"job {name!r} registered twice")
-            self.specs[name] = JobSpec(name, function, description)
+            self.specs[name] = JobSpec(name, function, description, params)
             return function
 
         return decorate

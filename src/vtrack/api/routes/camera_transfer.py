@@ -24,7 +24,8 @@ router = APIRouter(prefix="/cameras", tags=["cameras"], responses=error_response
 
 def _decode(data: str) -> str:
     try:
-        raw = base64.b64decode(data, validate=True)
+        # Line-wrapped base64 (what the `base64` tool prints) is fine; any other stray character is not.
+        raw = base64.b64decode("".join(data.split()), validate=True)
     except (binascii.Error, ValueError):
         raise InvalidInputError(
             "data is not valid base64", [{"field": "data", "message": "not base64"}]

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Query, status
 
 from vtrack.api.deps import AuditorDep, SessionDep, UsersAdmin
 from vtrack.api.envelope import Envelope, PagedEnvelope, error_responses, ok, paged
-from vtrack.api.schemas.auth import NO_CONTROL_CHARS
 from vtrack.api.schemas.users import UserOut
 from vtrack.db.repositories.users import UserRepository
 from vtrack.security.accounts import AccountService, UserCreate, UserUpdate
 
 router = APIRouter(prefix="/users", tags=["users"], responses=error_responses(401, 403, 422))
-UserId = Annotated[str, Path(max_length=64, pattern=NO_CONTROL_CHARS)]
 
 
 @router.get("")
@@ -36,21 +34,19 @@ async def create_user(
 
 
 @router.get("/{user_id}", responses=error_responses(404))
-async def get_user(
-    user_id: UserId, _: UsersAdmin, session: SessionDep, audit: AuditorDep
-) -> Envelope[UserOut]:
+async def get_user(user_id: str, _: UsersAdmin, session: SessionDep, audit: AuditorDep) -> Envelope[UserOut]:
     return ok(UserOut.of(await AccountService(session, audit).get(user_id)))
 
 
 @router.put("/{user_id}", responses=error_responses(404, 409))
 async def update_user(
-    user_id: UserId, body: UserUpdate, _: UsersAdmin, session: SessionDep, audit: AuditorDep
+    user_id: str, body: UserUpdate, _: UsersAdmin, session: SessionDep, audit: AuditorDep
 ) -> Envelope[UserOut]:
     accounts = AccountService(session, audit)
     return ok(UserOut.of(await accounts.update(await accounts.get(user_id), body)))
 
 
 @router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(404, 409))
-async def delete_user(user_id: UserId, admin: UsersAdmin, session: SessionDep, audit: AuditorDep) -> None:
+async def delete_user(user_id: str, admin: UsersAdmin, session: SessionDep, audit: AuditorDep) -> None:
     accounts = AccountService(session, audit)
     await accounts.delete(await accounts.get(user_id), admin.id)

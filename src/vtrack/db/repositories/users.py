@@ -23,7 +23,8 @@ class UserRepository:
         return (await self.session.execute(query)).unique().scalars().first()
 
     async def search(self, page: int, page_size: int) -> Page[User]:
-        return await paginate(self.session, select(User).order_by(User.username), page, page_size)
+        query = select(User).order_by(func.lower(User.username), User.id)
+        return await paginate(self.session, query, page, page_size)
 
     async def count_active_admins(self) -> int:
         query = select(func.count()).where(User.role_name == "admin", User.is_active.is_(True))
