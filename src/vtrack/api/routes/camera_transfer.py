@@ -16,7 +16,8 @@ from vtrack.db.repositories.cameras import CameraRepository
 from vtrack.errors import InvalidInputError, PermissionDeniedError
 from vtrack.registry.cameras import CameraService
 from vtrack.registry.exporting import camera_record, to_csv, to_json
-from vtrack.registry.importing import CameraImporter, parse_csv, parse_json
+from vtrack.registry.import_formats import parse_csv, parse_json
+from vtrack.registry.importing import CameraImporter
 from vtrack.security.permissions import Permission
 
 router = APIRouter(prefix="/cameras", tags=["cameras"], responses=error_responses(401, 403, 422))

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from vtrack.errors import InvalidInputError
-from vtrack.registry.importing import parse_csv, parse_json
+from vtrack.registry.import_formats import parse_csv, parse_json
 from vtrack.registry.schemas import CameraCreate
 from vtrack.registry.transfer_format import protect_cell, unprotect_cell
 
