@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.peers.postgres import running_postgres
 from vtrack.app import create_app
+from vtrack.db.migrate import upgrade
+from vtrack.db.session import Database
 from vtrack.services import Services
 from vtrack.settings import Settings
 
@@ -61,6 +63,15 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         admin_password=ADMIN_PASSWORD,  # type: ignore[arg-type]
         login_max_failures=5,
     )
+
+
+@pytest.fixture
+async def database(settings: Settings) -> AsyncIterator[Database]:
+    """The schema at head without the app around it, for repository-level tests."""
+    db = Database(settings.resolved_database_url)
+    await upgrade(db)
+    yield db
+    await db.dispose()
 
 
 @pytest.fixture

@@ -12,20 +12,10 @@ from httpx import AsyncClient
 
 from tests.api.test_cameras import CAMERAS, data, error, fields, make_camera, make_group
 from tests.conftest import Clients, b64
+from tests.registry.samples import SITE
 
 IMPORT = f"{CAMERAS}/import"
 EXPORT = f"{CAMERAS}/export"
-
-SITE: dict[str, Any] = {
-    "name": "kidsplaza_thanhxuan",
-    "server": {"host": "127.0.0.2", "port": 554, "username": "user1", "password": "cam12345"},
-    "channels": [
-        {"id": "channel_1", "name": "ben_ngoai_cam_phai"},
-        {"id": "channel_2", "name": "ben_ngoai_cam_giua"},
-        {"id": "channel_3", "name": "ben_trong_thu_ngan"},
-        {"id": "channel_4", "name": "ben_trong_cua_vao"},
-    ],
-}
 
 
 async def total(client: AsyncClient) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,20 +9,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import StatementError
 
-from vtrack.db.migrate import upgrade
 from vtrack.db.models import JobRun
 from vtrack.db.session import Database
-from vtrack.settings import Settings
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
-
-
-@pytest.fixture
-async def database(settings: Settings) -> AsyncIterator[Database]:
-    db = Database(settings.resolved_database_url)
-    await upgrade(db)
-    yield db
-    await db.dispose()
 
 
 async def test_aware_times_come_back_as_the_same_instant_in_utc(database: Database) -> None:

@@ -13,22 +13,12 @@ import pytest
 from sqlalchemy import Update, event, select
 from sqlalchemy.orm import Mapper, ORMExecuteState, Session
 
-from vtrack.db.migrate import upgrade
 from vtrack.db.models import JobRun
 from vtrack.db.session import Database
 from vtrack.db.types import utcnow
 from vtrack.errors import InvalidInputError
 from vtrack.jobs.embedded import EmbeddedRunner
 from vtrack.jobs.registry import JobContext, JobRegistry, JobResult
-from vtrack.settings import Settings
-
-
-@pytest.fixture
-async def database(settings: Settings) -> AsyncIterator[Database]:
-    db = Database(settings.resolved_database_url)
-    await upgrade(db)
-    yield db
-    await db.dispose()
 
 
 @pytest.fixture

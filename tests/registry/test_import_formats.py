@@ -7,21 +7,11 @@ from typing import Any
 
 import pytest
 
+from tests.registry.samples import SITE
 from vtrack.errors import InvalidInputError
 from vtrack.registry.import_formats import parse_csv, parse_json
 from vtrack.registry.schemas import CameraCreate
 from vtrack.registry.transfer_format import protect_cell, unprotect_cell
-
-SITE = {
-    "name": "kidsplaza_thanhxuan",
-    "server": {"host": "127.0.0.2", "port": 554, "username": "user1", "password": "cam12345"},
-    "channels": [
-        {"id": "channel_1", "name": "ben_ngoai_cam_phai"},
-        {"id": "channel_2", "name": "ben_ngoai_cam_giua"},
-        {"id": "channel_3", "name": "ben_trong_thu_ngan"},
-        {"id": "channel_4", "name": "ben_trong_cua_vao"},
-    ],
-}
 
 
 def details(exc: pytest.ExceptionInfo[InvalidInputError]) -> list[dict[str, Any]]:

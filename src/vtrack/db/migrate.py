@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -20,27 +21,25 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-async def upgrade(database: Database, revision: str = "head") -> None:
+async def _migrate(database: Database, step: Callable[[Config, str], None], revision: str) -> None:
     config = alembic_config(database.url)
 
     def run(connection: Connection) -> None:
         config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        step(config, revision)
 
     async with database.engine.begin() as connection:
         await connection.run_sync(run)
+
+
+async def upgrade(database: Database, revision: str = "head") -> None:
+    await _migrate(database, command.upgrade, revision)
 
 
 async def downgrade(database: Database, revision: str = "base") -> None:
     """Step the schema back to `revision`; "base" drops every table the migrations created."""
-    config = alembic_config(database.url)
+    await _migrate(database, command.downgrade, revision)
 
-    def run(connection: Connection) -> None:
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
-
-    async with database.engine.begin() as connection:
-        await connection.run_sync(run)
 
 
 async def current_revision(database: Database) -> str | None:
