@@ -41,7 +41,6 @@ async def downgrade(database: Database, revision: str = "base") -> None:
     await _migrate(database, command.downgrade, revision)
 
 
-
 async def current_revision(database: Database) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
