@@ -11,6 +11,7 @@ BIN    := $(VENV)/bin
 # Debian packages the test suite and demo need.  Later steps append here
 # (e.g. `APT_PACKAGES += redis-server`); setup installs only what is missing.
 APT_PACKAGES := python3-venv postgresql
+APT_PACKAGES += gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gir1.2-gst-rtsp-server-1.0 python3-gi
 
 # apt-get needs root; only reach for sudo when we are not already root.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import fcntl
 import logging
 import os
 import secrets as stdlib_secrets
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +26,8 @@ from vtrack.app import build_services, create_app, prepare_database
 from vtrack.db.migrate import upgrade
 from vtrack.db.repositories.users import UserRepository
 from vtrack.errors import DomainError
+from vtrack.registry.cameras import CameraService, GroupService
+from vtrack.registry.schemas import CameraCreate, CameraProtocol, GroupCreate
 from vtrack.security.accounts import AccountService, UserCreate, UserUpdate
 from vtrack.security.audit import Actor, Auditor
 from vtrack.security.encryption import KeyFile, Keyring, SecretError
@@ -32,6 +36,16 @@ from vtrack.security.permissions import RoleName
 from vtrack.security.rotation import keys_in_use, reencrypt_all
 from vtrack.services import Services
 from vtrack.settings import Settings
+from vtrack.simulator.config import (
+    DEFAULT_PASSWORD,
+    DEFAULT_USERNAME,
+    PERSONAS,
+    SimulatorConfig,
+    default_cameras,
+)
+from vtrack.simulator.config_file import ConfigError, load_config
+from vtrack.simulator.onvif.discovery import DISCOVERY_PORT
+from vtrack.simulator.runner import Simulator
 
 app = typer.Typer(help="vtrack: self-hosted hub for CCTV video.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
@@ -130,10 +144,173 @@ def serve(
 def demo(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    cameras: Annotated[int, typer.Option(min=0, max=64, help="Simulated cameras beside the server")] = 3,
     data_dir: DataDir = None,
 ) -> None:
-    """Run the server on the embedded default, ready to try."""
-    _serve(_settings(data_dir, host=host, port=port))
+    """Run the server on the embedded default with simulated cameras registered in it, ready to try."""
+    settings = _settings(data_dir, host=host, port=port)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Ports below 1024 need root; everyone else gets the same layout 10,000 higher.
+    site = SimulatorConfig(
+        cameras=default_cameras(cameras), onvif_port_base=1000 if os.geteuid() == 0 else 11000
+    )
+    with _data_dir_lock(settings, exclusive=False) as locked:
+        if not locked:
+            raise _fail("a key rotation is running on this data dir; start the server when it is done")
+        asyncio.run(_run_demo(settings, site))
+
+
+async def _run_demo(settings: Settings, site: SimulatorConfig) -> None:
+    application = create_app(settings, on_admin_password=_show_admin_password)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            application, host=settings.host, port=settings.port, log_level=settings.log_level.lower()
+        )
+    )
+    services: Services = application.state.services
+    simulator = Simulator(site, control_port=None)
+    try:
+        await simulator.start()
+    except OSError as exc:
+        await services.database.dispose()
+        raise _fail(f"could not start the simulated cameras: {exc}") from None
+    try:
+        # Migrate and register before serving, so the first page a user opens already lists the cameras;
+        # the server's own start-up then finds nothing left to do.
+        await prepare_database(services, _show_admin_password)
+        added = await register_simulated_cameras(services, simulator, site)
+        _print_site(simulator, site)
+        console.print(
+            f"registered {added} new simulated camera(s); API on http://{settings.host}:{settings.port}"
+        )
+        await server.serve()
+    finally:
+        await simulator.stop()
+
+
+async def register_simulated_cameras(services: Services, simulator: Simulator, site: SimulatorConfig) -> int:
+    """Put the simulated cameras in the registry (group "Simulator"), once; a re-run adds nothing."""
+    added = 0
+    async with services.database.transaction() as session:
+        audit = Auditor(session, Actor.system("demo"))
+        groups = GroupService(session, audit)
+        group = await groups.groups.by_name("Simulator") or await groups.create(GroupCreate(name="Simulator"))
+        cameras = CameraService(session, services.keyring, audit)
+        for camera in simulator.cameras():
+            if await cameras.cameras.name_taken(group.id, camera.name):
+                continue
+            await cameras.create(
+                CameraCreate(
+                    name=camera.name,
+                    rtsp_url=camera.rtsp_url,
+                    username=site.username,
+                    password=site.password,
+                    onvif_url=camera.onvif_url,
+                    group_id=group.id,
+                    protocol=CameraProtocol.ONVIF,
+                    resolution=camera.resolution,
+                    fps=camera.fps,
+                    codec=camera.codec,
+                    location="simulator",
+                )
+            )
+            added += 1
+    return added
+
+
+def _print_site(simulator: Simulator, site: SimulatorConfig) -> None:
+    # Plain lines, not a table: URLs are for copying, and a table cuts them in a narrow terminal or a log.
+    console.print(
+        f"[bold]simulated cameras[/] (user {escape(site.username)}, password {escape(site.password)})"
+    )
+    for camera in simulator.cameras():
+        console.print(
+            f"  {camera.channel:>2}  {escape(camera.name)}  {camera.codec} {camera.resolution}@{camera.fps}\n"
+            f"      ONVIF {camera.onvif_url}\n      RTSP  {camera.rtsp_url}",
+            soft_wrap=True,
+            highlight=False,
+        )
+
+
+@app.command()
+def simulate(
+    cameras: Annotated[int, typer.Option(min=1, max=64, help="How many cameras (channels with --nvr)")] = 3,
+    host: Annotated[str, typer.Option(help="Loopback or LAN address to bind, e.g. 127.0.0.2")] = "127.0.0.1",
+    onvif_port_base: Annotated[
+        int, typer.Option(min=0, max=65535, help="Camera i answers ONVIF on base+i")
+    ] = 1000,
+    rtsp_port: Annotated[int, typer.Option(min=0, max=65535)] = 8554,
+    video: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="Loop this file instead of the test pattern"),
+    ] = None,
+    username: Annotated[str, typer.Option()] = DEFAULT_USERNAME,
+    password: Annotated[str, typer.Option()] = DEFAULT_PASSWORD,
+    persona: Annotated[str, typer.Option(help="onvif, hikvision or dahua")] = "onvif",
+    nvr: Annotated[bool, typer.Option(help="One NVR with N channels and Profile G recordings")] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="A JSON site file; replaces the options above"),
+    ] = None,
+    control_port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Fault control endpoint on 127.0.0.1")
+    ] = 8099,
+    sdk_port_base: Annotated[
+        int, typer.Option(min=0, max=65535, help="Non-ONVIF TCP port per device")
+    ] = 8000,
+    discovery: Annotated[bool, typer.Option(help="Answer WS-Discovery probes on UDP 3702")] = True,
+) -> None:
+    """Run virtual ONVIF cameras (or an NVR) with a real RTSP server, until Ctrl+C."""
+    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if config is not None:
+        try:
+            site = load_config(config)
+        except ConfigError as exc:
+            raise _fail(str(exc)) from None
+    else:
+        chosen = next((p for p in PERSONAS if p == persona), None)
+        if chosen is None:
+            raise _fail(f"--persona must be one of {', '.join(PERSONAS)}, not {persona!r}")
+        site = SimulatorConfig(
+            cameras=default_cameras(cameras),
+            host=host,
+            onvif_port_base=onvif_port_base,
+            rtsp_port=rtsp_port,
+            username=username,
+            password=password,
+            persona=chosen,
+            nvr=nvr,
+            video=video,
+        )
+    simulator = Simulator(
+        site,
+        discovery_port=DISCOVERY_PORT if discovery else None,
+        control_port=control_port,
+        sdk_port_base=sdk_port_base,
+    )
+    asyncio.run(_run_simulator(simulator, site))
+
+
+async def _run_simulator(simulator: Simulator, site: SimulatorConfig) -> None:
+    try:
+        await simulator.start()
+    except OSError as exc:
+        hint = (
+            " (ports below 1024 need root: try --onvif-port-base 11000)" if exc.errno == errno.EACCES else ""
+        )
+        raise _fail(f"could not start: {exc}{hint}") from None
+    _print_site(simulator, site)
+    if simulator.control is not None:
+        console.print(f"fault control: {simulator.control.url}/cameras")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await simulator.stop()
+        console.print("simulator stopped")
 
 
 @users_app.command("create")

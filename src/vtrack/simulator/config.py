@@ -8,6 +8,9 @@ from typing import Literal
 
 Codec = Literal["h264", "h265", "mpeg4"]
 Persona = Literal["onvif", "hikvision", "dahua"]
+PERSONAS: tuple[Persona, ...] = ("onvif", "hikvision", "dahua")
+DEFAULT_USERNAME = "admin"
+DEFAULT_PASSWORD = "admin123"  # noqa: S105  (the simulated device's documented default)
 
 
 @dataclass
@@ -60,8 +63,8 @@ class SimulatorConfig:
     host: str = "127.0.0.1"
     onvif_port_base: int = 1000
     rtsp_port: int = 8554
-    username: str = "admin"
-    password: str = "admin123"  # noqa: S105  (the simulated device's default, documented)
+    username: str = DEFAULT_USERNAME
+    password: str = DEFAULT_PASSWORD
     persona: Persona = "onvif"
     nvr: bool = False
     video: Path | None = None

@@ -1,0 +1,87 @@
+"""RTP payload formats: how one access unit becomes a list of RTP payloads.
+
+- H.264, RFC 6184 packetization-mode=1: a NAL unit that fits goes alone (single NAL unit packet); a
+  larger one is cut into FU-A fragments (type 28) behind a 2-byte FU indicator/header.
+- H.265, RFC 7798: single NAL unit packets, or FU packets (type 49) with a 3-byte PayloadHdr/FU header.
+- MPEG-4 Visual, RFC 3016 (MP4V-ES): the frame's bytes, split across packets where it does not fit.
+The marker bit (set by rtp.packetize on the last payload) ends the access unit in every format.
+
+Payloads stop at MAX_PAYLOAD so a packet with the 16-byte ONVIF extension stays within a 1400-byte MTU.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from vtrack.simulator.config import Codec
+from vtrack.simulator.media.stream import AccessUnit
+
+MTU = 1400
+MAX_PAYLOAD = MTU - 12 - 16  # RTP header, ONVIF replay extension
+
+
+class Packetizer(Protocol):
+    def payloads(self, unit: AccessUnit) -> list[bytes]: ...
+
+
+class H264Packetizer:
+    def __init__(self, max_payload: int = MAX_PAYLOAD) -> None:
+        self.max_payload = max_payload
+
+    def payloads(self, unit: AccessUnit) -> list[bytes]:
+        out: list[bytes] = []
+        limit = self.max_payload
+        for nal in unit.units:
+            if len(nal) <= limit:
+                out.append(nal)
+                continue
+            indicator = bytes([(nal[0] & 0xE0) | 28])
+            kind = nal[0] & 0x1F
+            body = memoryview(nal)[1:]
+            step = limit - 2
+            for offset in range(0, len(body), step):
+                start = 0x80 if offset == 0 else 0
+                end = 0x40 if offset + step >= len(body) else 0
+                out.append(indicator + bytes([start | end | kind]) + body[offset : offset + step])
+        return out
+
+
+class H265Packetizer:
+    def __init__(self, max_payload: int = MAX_PAYLOAD) -> None:
+        self.max_payload = max_payload
+
+    def payloads(self, unit: AccessUnit) -> list[bytes]:
+        out: list[bytes] = []
+        limit = self.max_payload
+        for nal in unit.units:
+            if len(nal) <= limit:
+                out.append(nal)
+                continue
+            # PayloadHdr: the NAL header with its type replaced by 49 (F bit, LayerId and TID kept).
+            header = bytes([(nal[0] & 0x81) | (49 << 1), nal[1]])
+            kind = (nal[0] >> 1) & 0x3F
+            body = memoryview(nal)[2:]
+            step = limit - 3
+            for offset in range(0, len(body), step):
+                start = 0x80 if offset == 0 else 0
+                end = 0x40 if offset + step >= len(body) else 0
+                out.append(header + bytes([start | end | kind]) + body[offset : offset + step])
+        return out
+
+
+class Mpeg4Packetizer:
+    def __init__(self, max_payload: int = MAX_PAYLOAD) -> None:
+        self.max_payload = max_payload
+
+    def payloads(self, unit: AccessUnit) -> list[bytes]:
+        frame = b"".join(unit.units)
+        step = self.max_payload
+        return [frame[offset : offset + step] for offset in range(0, len(frame), step)] or [b""]
+
+
+def packetizer_for(codec: Codec, max_payload: int = MAX_PAYLOAD) -> Packetizer:
+    if codec == "h264":
+        return H264Packetizer(max_payload)
+    if codec == "h265":
+        return H265Packetizer(max_payload)
+    return Mpeg4Packetizer(max_payload)
