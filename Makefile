@@ -54,8 +54,11 @@ soak: setup
 	if [ $$rc -eq 5 ]; then echo "no soak tests collected"; rc=0; fi; \
 	exit $$rc
 
+# The shared clip of people walking, when the checkout has it beside it, makes the demo cameras realistic.
+DEMO_VIDEO := ../shared/data/people_walk_720p50.avi
+
 demo: setup
-	$(BIN)/vtrack demo
+	$(BIN)/vtrack demo $(if $(wildcard $(DEMO_VIDEO)),--video $(DEMO_VIDEO))
 
 bench: setup
 	$(BIN)/python bench/registry.py

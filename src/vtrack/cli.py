@@ -145,6 +145,9 @@ def demo(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
     cameras: Annotated[int, typer.Option(min=0, max=64, help="Simulated cameras beside the server")] = 3,
+    video: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="Cameras loop this file, not the pattern")
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Run the server on the embedded default with simulated cameras registered in it, ready to try."""
@@ -152,7 +155,7 @@ def demo(
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Ports below 1024 need root; everyone else gets the same layout 10,000 higher.
     site = SimulatorConfig(
-        cameras=default_cameras(cameras), onvif_port_base=1000 if os.geteuid() == 0 else 11000
+        cameras=default_cameras(cameras), onvif_port_base=1000 if os.geteuid() == 0 else 11000, video=video
     )
     with _data_dir_lock(settings, exclusive=False) as locked:
         if not locked:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import av
 import httpx
@@ -73,3 +74,28 @@ async def test_persona_routes_sdk_port_and_fault_control(site: Simulator) -> Non
     url = front.rtsp_url.replace("rtsp://", f"rtsp://{config.username}:{config.password}@")
     with pytest.raises(av.error.HTTPUnauthorizedError):
         await asyncio.to_thread(first_frame_size, url)
+
+
+async def test_with_a_video_file_onvif_reports_what_rtsp_serves() -> None:
+    video = Path(__file__).parents[3] / "shared" / "data" / "people_walk_720p50.avi"
+    if not video.exists():
+        pytest.skip(f"{video} is not here")
+    config = SimulatorConfig(
+        cameras=default_cameras(1), host="127.0.0.7", onvif_port_base=0, rtsp_port=0, video=video
+    )
+    simulator = Simulator(config, discovery_port=None)
+    await simulator.start()
+    try:
+        camera = simulator.cameras()[0]
+        assert (camera.codec, camera.resolution, camera.fps) == ("h264", "1280x720", 25)
+        port = int(camera.onvif_url.split(":")[2].split("/")[0])
+        async with onvif_client(config.host, port, config.username, config.password) as client:
+            await client.update_xaddrs()
+            media = await client.create_media_service()
+            profile = (await media.GetProfiles())[0]
+        resolution = profile.VideoEncoderConfiguration.Resolution
+        assert (resolution.Width, resolution.Height) == (1280, 720)
+        url = camera.rtsp_url.replace("rtsp://", f"rtsp://{config.username}:{config.password}@")
+        assert await asyncio.to_thread(first_frame_size, url) == (1280, 720)
+    finally:
+        await simulator.stop()

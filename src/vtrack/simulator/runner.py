@@ -76,6 +76,7 @@ class Simulator:
             # RTSP first: ONVIF answers GetStreamUri with its port, which must be bound by then.
             await self.rtsp.start()
             self.config.rtsp_port = self.rtsp.port
+            await self._describe_video_file()
             await self.devices.start()
             if self.control is not None:
                 await self.control.start()
@@ -88,6 +89,15 @@ class Simulator:
         except BaseException:
             await self.stop()
             raise
+
+    async def _describe_video_file(self) -> None:
+        """With --video every camera streams the file as it is, so ONVIF must report its real format."""
+        if self.config.video is None or not self.rtsp.sources:
+            return
+        info = (await next(iter(self.rtsp.sources.values())).clip.get()).info
+        for camera in self.config.cameras:
+            camera.codec, camera.width, camera.height = info.codec, info.width, info.height
+            camera.fps = round(info.fps)
 
     async def stop(self) -> None:
         for sdk in self.sdk_ports:
