@@ -24,25 +24,31 @@ class Packetizer(Protocol):
     def payloads(self, unit: AccessUnit) -> list[bytes]: ...
 
 
+def _fragment(nal: bytes, header: bytes, kind: int, skip: int, limit: int) -> list[bytes]:
+    """FU fragments (RFC 6184 FU-A / RFC 7798 FU): `header` stands for the NAL header, whose `skip`
+    bytes are dropped; each fragment adds a FU header byte with start/end bits and the NAL type."""
+    body = memoryview(nal)[skip:]
+    step = limit - len(header) - 1
+    out = []
+    for offset in range(0, len(body), step):
+        start = 0x80 if offset == 0 else 0
+        end = 0x40 if offset + step >= len(body) else 0
+        out.append(header + bytes([start | end | kind]) + body[offset : offset + step])
+    return out
+
+
 class H264Packetizer:
     def __init__(self, max_payload: int = MAX_PAYLOAD) -> None:
         self.max_payload = max_payload
 
     def payloads(self, unit: AccessUnit) -> list[bytes]:
         out: list[bytes] = []
-        limit = self.max_payload
         for nal in unit.units:
-            if len(nal) <= limit:
+            if len(nal) <= self.max_payload:
                 out.append(nal)
-                continue
-            indicator = bytes([(nal[0] & 0xE0) | 28])
-            kind = nal[0] & 0x1F
-            body = memoryview(nal)[1:]
-            step = limit - 2
-            for offset in range(0, len(body), step):
-                start = 0x80 if offset == 0 else 0
-                end = 0x40 if offset + step >= len(body) else 0
-                out.append(indicator + bytes([start | end | kind]) + body[offset : offset + step])
+            else:
+                # FU indicator: the NAL's F and NRI bits with type 28.
+                out += _fragment(nal, bytes([(nal[0] & 0xE0) | 28]), nal[0] & 0x1F, 1, self.max_payload)
         return out
 
 
@@ -52,20 +58,13 @@ class H265Packetizer:
 
     def payloads(self, unit: AccessUnit) -> list[bytes]:
         out: list[bytes] = []
-        limit = self.max_payload
         for nal in unit.units:
-            if len(nal) <= limit:
+            if len(nal) <= self.max_payload:
                 out.append(nal)
-                continue
-            # PayloadHdr: the NAL header with its type replaced by 49 (F bit, LayerId and TID kept).
-            header = bytes([(nal[0] & 0x81) | (49 << 1), nal[1]])
-            kind = (nal[0] >> 1) & 0x3F
-            body = memoryview(nal)[2:]
-            step = limit - 3
-            for offset in range(0, len(body), step):
-                start = 0x80 if offset == 0 else 0
-                end = 0x40 if offset + step >= len(body) else 0
-                out.append(header + bytes([start | end | kind]) + body[offset : offset + step])
+            else:
+                # PayloadHdr: the NAL header with its type replaced by 49 (F bit, LayerId and TID kept).
+                header = bytes([(nal[0] & 0x81) | (49 << 1), nal[1]])
+                out += _fragment(nal, header, (nal[0] >> 1) & 0x3F, 2, self.max_payload)
         return out
 
 
