@@ -37,7 +37,7 @@ TARGET_CLIENTS = 32
 TARGET_REPLAY_X = 50.0
 USER, PASSWORD = "admin", "bench-pass"
 FPS = 25
-DEMO_VIDEO = Path("/work/shared/data/people_walk_720p50.avi")
+DEMO_VIDEO = Path(__file__).resolve().parents[2] / "shared" / "data" / "people_walk_720p50.avi"
 
 
 # -- child processes ---------------------------------------------------------------------------------

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import av
 import httpx
 import pytest
 
+from tests.shared_data import PEOPLE_VIDEO
 from tests.simulator.onvif.peers import onvif_client, stream_setup
 from vtrack.simulator.config import SimulatorConfig, default_cameras
 from vtrack.simulator.runner import Simulator
@@ -77,7 +77,7 @@ async def test_persona_routes_sdk_port_and_fault_control(site: Simulator) -> Non
 
 
 async def test_with_a_video_file_onvif_reports_what_rtsp_serves() -> None:
-    video = Path(__file__).parents[3] / "shared" / "data" / "people_walk_720p50.avi"
+    video = PEOPLE_VIDEO
     if not video.exists():
         pytest.skip(f"{video} is not here")
     config = SimulatorConfig(

@@ -9,11 +9,12 @@ import av
 import numpy as np
 import pytest
 
+from tests.shared_data import PEOPLE_VIDEO
 from vtrack.simulator.media.bitstream import h264_type, split_length_prefixed
 from vtrack.simulator.media.stream import CLOCK_RATE
 from vtrack.simulator.media.video_file import load_video_clip
 
-DEMO_VIDEO = Path("/work/shared/data/people_walk_720p50.avi")
+DEMO_VIDEO = PEOPLE_VIDEO
 needs_demo = pytest.mark.skipif(
     not DEMO_VIDEO.exists(), reason=f"demo video {DEMO_VIDEO} is not on this machine"
 )

@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from pathlib import Path
 
 import av
 import pytest
 
+from tests.shared_data import PEOPLE_VIDEO
 from tests.simulator.rtsp.conftest import PASSWORD, USERNAME, with_credentials
 from vtrack.simulator.config import CameraSpec, SimulatorConfig
 from vtrack.simulator.rtsp import RtspServer
 
-DEMO_VIDEO = Path("/work/shared/data/people_walk_720p50.avi")
+DEMO_VIDEO = PEOPLE_VIDEO
 CODEC_NAMES = {"h264": "h264", "h265": "hevc", "mpeg4": "mpeg4"}
 
 
