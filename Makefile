@@ -62,6 +62,7 @@ demo: setup
 
 bench: setup
 	$(BIN)/python bench/registry.py
+	$(BIN)/python bench/simulator.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis
