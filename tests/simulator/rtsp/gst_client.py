@@ -9,10 +9,16 @@ seconds between the first and last buffer, and any error. Exits when N buffers a
 of stream or after --timeout seconds.
 
 With --replay-range the PLAY request carries the ONVIF replay headers (Require: onvif-replay,
-Range: clock=..., Rate-Control: no), added through rtspsrc's `before-send` signal. rtspsrc's own
-onvif-mode is not used: in Debian's GStreamer 1.22 it crashed (SIGSEGV in rtspsrc's streaming thread)
-or stalled on this server's replay streams, a problem not yet understood, so the replay is checked with
-plain rtspsrc plus the headers instead.
+Range: clock=..., Rate-Control: no), added through rtspsrc's `before-send` signal.
+
+With --replay-range and --onvif-mode, rtspsrc's own ONVIF client does it instead (onvif-mode=true,
+onvif-rate-control=false): the range is a TIME seek whose positions are nanoseconds since the NTP epoch
+(1900-01-01 UTC), and rtspsrc turns it into `Range: clock=START-END`. The seek must reach rtspsrc after
+its DESCRIBE/SETUP have completed (the PROGRESS message COMPLETE "open") and before it goes to PLAYING.
+A pipeline seek sent as soon as the pipeline is PAUSED fails (rtspsrc has no streams yet), so rtspsrc
+PLAYs the SDP's whole a=range (a week of recording, streamed with Rate-Control: no); that is the
+"stall" once blamed on this server. Decoded buffers then carry PTS on the same absolute clock, reported
+as first_pts/last_pts.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import argparse
 import json
 import sys
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import gi
@@ -28,6 +35,14 @@ import gi
 gi.require_version("Gst", "1.0")
 gi.require_version("GstRtsp", "1.0")
 from gi.repository import GLib, Gst, GstRtsp  # noqa: E402
+
+NTP_EPOCH = datetime(1900, 1, 1, tzinfo=UTC)
+
+
+def ntp_nanoseconds(clock: str) -> int:
+    """20261120T080000Z as rtspsrc's onvif-mode seeks: nanoseconds since 1900-01-01 UTC."""
+    when = datetime.strptime(clock, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    return int((when - NTP_EPOCH).total_seconds()) * Gst.SECOND
 
 
 def main() -> int:
@@ -39,10 +54,19 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=20.0)
     parser.add_argument("--protocols", default="tcp")
     parser.add_argument("--replay-range", metavar="START-END")
+    parser.add_argument("--onvif-mode", action="store_true")
     args = parser.parse_args()
 
     Gst.init(None)
-    result: dict[str, Any] = {"playing": False, "buffers": 0, "caps": None, "error": None, "eos": False}
+    result: dict[str, Any] = {
+        "playing": False,
+        "buffers": 0,
+        "caps": None,
+        "error": None,
+        "eos": False,
+        "first_pts": None,
+        "last_pts": None,
+    }
     arrivals: list[float] = []
     loop = GLib.MainLoop()
     pipeline = Gst.Pipeline.new("client")
@@ -64,7 +88,11 @@ def main() -> int:
                 message.add_header_by_name("Rate-Control", "no")
             return True
 
-        src.connect("before-send", before_send)
+        if args.onvif_mode:
+            src.set_property("onvif-mode", True)
+            src.set_property("onvif-rate-control", False)
+        else:
+            src.connect("before-send", before_send)
     sink = Gst.ElementFactory.make("fakesink", "sink")
     sink.set_property("sync", False)
     sink.set_property("signal-handoffs", True)
@@ -76,6 +104,10 @@ def main() -> int:
         arrivals.append(time.monotonic())
         if result["caps"] is None:
             result["caps"] = pad.get_current_caps().to_string()
+        if buffer.pts != Gst.CLOCK_TIME_NONE:
+            if result["first_pts"] is None:
+                result["first_pts"] = buffer.pts
+            result["last_pts"] = buffer.pts
         if result["buffers"] >= args.buffers:
             GLib.idle_add(loop.quit)
 
@@ -103,18 +135,37 @@ def main() -> int:
         elif message.type == Gst.MessageType.EOS:
             result["eos"] = True
             loop.quit()
+        elif message.type == Gst.MessageType.PROGRESS and args.onvif_mode:
+            kind, code, _text = message.parse_progress()
+            if kind == Gst.ProgressType.COMPLETE and code == "open" and not sought:
+                sought.append(True)
+                GLib.idle_add(seek_and_play)
         elif message.type == Gst.MessageType.STATE_CHANGED and message.src == pipeline:
             _old, new, _pending = message.parse_state_changed()
             if new == Gst.State.PLAYING:
                 result["playing"] = True
         return True
 
+    sought: list[bool] = []
+
+    def seek_and_play() -> bool:
+        start, end = (ntp_nanoseconds(part) for part in args.replay_range.split("-"))
+        flags = Gst.SeekFlags.FLUSH | Gst.SeekFlags.ACCURATE
+        seek = Gst.Event.new_seek(1.0, Gst.Format.TIME, flags, Gst.SeekType.SET, start, Gst.SeekType.SET, end)
+        if not src.send_event(seek):
+            result["error"] = "rtspsrc refused the seek"
+            loop.quit()
+        else:
+            pipeline.set_state(Gst.State.PLAYING)
+        return False
+
     bus = pipeline.get_bus()
     bus.add_signal_watch()
     bus.connect("message", on_message)
     GLib.timeout_add(int(args.timeout * 1000), loop.quit)
 
-    pipeline.set_state(Gst.State.PLAYING)
+    # In onvif-mode the range seek goes in between rtspsrc's SETUP and PLAY: start PAUSED.
+    pipeline.set_state(Gst.State.PAUSED if args.onvif_mode and args.replay_range else Gst.State.PLAYING)
     loop.run()
     pipeline.set_state(Gst.State.NULL)
     result["seconds"] = arrivals[-1] - arrivals[0] if arrivals else 0.0

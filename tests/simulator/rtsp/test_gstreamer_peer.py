@@ -1,7 +1,8 @@
 """GStreamer's rtspsrc, a second independent client, plays every camera and is refused without credentials.
 
 It runs as a subprocess of Debian's /usr/bin/python3 (which has gi; the project venv does not), reporting
-one JSON line from tests/simulator/rtsp/gst_client.py.
+one JSON line from tests/simulator/rtsp/gst_client.py. Replay is checked both ways: plain rtspsrc with the
+ONVIF headers added, and rtspsrc's own onvif-mode (the range as a TIME seek on the NTP-epoch clock).
 """
 
 from __future__ import annotations
@@ -114,4 +115,37 @@ async def test_rtspsrc_decodes_a_replayed_clock_range_fast(rtsp_server: RtspServ
     # 25 fps from the first keyframe at or after START (one per second) to END.
     assert 19 * 25 <= result["buffers"] <= 20 * 25 + 1
     assert result["seconds"] < 5
+    assert f"width=(int){camera.width}, height=(int){camera.height}" in result["caps"]
+
+
+NTP_EPOCH = datetime(1900, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("channel", [1, 3], ids=["h264-1080p", "mpeg4-800x600"])
+async def test_rtspsrc_onvif_mode_replays_a_clock_range(rtsp_server: RtspServer, channel: int) -> None:
+    """rtspsrc's own ONVIF client (onvif-mode=true, onvif-rate-control=false, the range as a TIME seek on
+    the NTP-epoch clock): PLAYING, exactly the range's frames with PTS inside it, then EOS."""
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=30)
+    end = start + timedelta(seconds=20)
+    camera = rtsp_server.config.cameras[channel - 1]
+    result = await run_client(
+        rtsp_server.url(camera, replay=True),
+        "--user",
+        USERNAME,
+        "--password",
+        PASSWORD,
+        "--buffers",
+        "100000",
+        "--replay-range",
+        f"{start:%Y%m%dT%H%M%SZ}-{end:%Y%m%dT%H%M%SZ}",
+        "--onvif-mode",
+        "--timeout",
+        "20",
+    )
+    assert result["error"] is None and result["playing"] and result["eos"], result
+    assert 19 * camera.fps <= result["buffers"] <= 20 * camera.fps + 1, result
+    first_ns = (start - NTP_EPOCH) // timedelta(microseconds=1) * 1000
+    last_ns = (end - NTP_EPOCH) // timedelta(microseconds=1) * 1000
+    assert first_ns <= result["first_pts"] <= first_ns + 1_000_000_000, result  # first keyframe >= START
+    assert result["first_pts"] < result["last_pts"] <= last_ns, result
     assert f"width=(int){camera.width}, height=(int){camera.height}" in result["caps"]
