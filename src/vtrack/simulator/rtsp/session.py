@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from typing import Literal
 
@@ -30,7 +31,7 @@ def _nothing() -> None:
     return None
 
 
-class Session:
+class Session(ABC):
     """What live and replay sessions share: identity, transport, liveness."""
 
     def __init__(
@@ -50,8 +51,9 @@ class Session:
         self.drop_connection = drop_connection  # closes the RTSP connection that set this session up
 
     @property
+    @abstractmethod
     def ssrc(self) -> int:
-        raise NotImplementedError
+        """The RTP source id of what this session sends (the broadcast's for live, its own for replay)."""
 
     def touch(self) -> None:
         self.last_seen = time.monotonic()
