@@ -128,6 +128,14 @@ class Connection:
             raise CameraOffline
         return target
 
+    def _authorized_target(self, request: Request) -> tuple[Kind, CameraMedia] | Response:
+        """The stream the request names if its credentials open it; else the 404 or 401 to send."""
+        target = self._resolve(request)
+        if target is None:
+            return self._response(404)
+        denied = self._authorize(request, target[1])
+        return target if denied is None else denied
+
     def _authorize(self, request: Request, media: CameraMedia) -> Response | None:
         """None when the request carries valid credentials for `media`'s camera, else the 401 to send."""
         password = None if media.camera.faults.wrong_password else self.server.config.password
@@ -163,13 +171,10 @@ class Connection:
         return response, None
 
     async def _describe(self, request: Request) -> tuple[Response, After | None]:
-        target = self._resolve(request)
-        if target is None:
-            return self._response(404), None
+        target = self._authorized_target(request)
+        if isinstance(target, Response):
+            return target, None
         kind, media = target
-        denied = self._authorize(request, media)
-        if denied is not None:
-            return denied, None
         clock_range = None
         try:
             if kind == "live":
@@ -195,13 +200,10 @@ class Connection:
         return response, None
 
     async def _setup(self, request: Request) -> tuple[Response, After | None]:
-        target = self._resolve(request)
-        if target is None:
-            return self._response(404), None
+        target = self._authorized_target(request)
+        if isinstance(target, Response):
+            return target, None
         kind, media = target
-        denied = self._authorize(request, media)
-        if denied is not None:
-            return denied, None
         existing = self._session(request)
         if existing is not None:
             return self._response(459), None  # one track per stream: a second SETUP has nothing to add
