@@ -11,6 +11,7 @@ Payloads stop at MAX_PAYLOAD so a packet with the 16-byte ONVIF extension stays 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Protocol
 
 from vtrack.simulator.config import Codec
@@ -37,35 +38,34 @@ def _fragment(nal: bytes, header: bytes, kind: int, skip: int, limit: int) -> li
     return out
 
 
-class H264Packetizer:
+class _NalPacketizer(ABC):
+    """Small NAL units go as they are; larger ones are split into FU fragments of the codec's kind."""
+
     def __init__(self, max_payload: int = MAX_PAYLOAD) -> None:
         self.max_payload = max_payload
 
     def payloads(self, unit: AccessUnit) -> list[bytes]:
         out: list[bytes] = []
         for nal in unit.units:
-            if len(nal) <= self.max_payload:
-                out.append(nal)
-            else:
-                # FU indicator: the NAL's F and NRI bits with type 28.
-                out += _fragment(nal, bytes([(nal[0] & 0xE0) | 28]), nal[0] & 0x1F, 1, self.max_payload)
+            out += [nal] if len(nal) <= self.max_payload else self.fragments(nal)
         return out
 
+    @abstractmethod
+    def fragments(self, nal: bytes) -> list[bytes]:
+        """The FU packets for one NAL unit too large for a single packet."""
 
-class H265Packetizer:
-    def __init__(self, max_payload: int = MAX_PAYLOAD) -> None:
-        self.max_payload = max_payload
 
-    def payloads(self, unit: AccessUnit) -> list[bytes]:
-        out: list[bytes] = []
-        for nal in unit.units:
-            if len(nal) <= self.max_payload:
-                out.append(nal)
-            else:
-                # PayloadHdr: the NAL header with its type replaced by 49 (F bit, LayerId and TID kept).
-                header = bytes([(nal[0] & 0x81) | (49 << 1), nal[1]])
-                out += _fragment(nal, header, (nal[0] >> 1) & 0x3F, 2, self.max_payload)
-        return out
+class H264Packetizer(_NalPacketizer):
+    def fragments(self, nal: bytes) -> list[bytes]:
+        # FU indicator: the NAL's F and NRI bits with type 28.
+        return _fragment(nal, bytes([(nal[0] & 0xE0) | 28]), nal[0] & 0x1F, 1, self.max_payload)
+
+
+class H265Packetizer(_NalPacketizer):
+    def fragments(self, nal: bytes) -> list[bytes]:
+        # PayloadHdr: the NAL header with its type replaced by 49 (F bit, LayerId and TID kept).
+        header = bytes([(nal[0] & 0x81) | (49 << 1), nal[1]])
+        return _fragment(nal, header, (nal[0] >> 1) & 0x3F, 2, self.max_payload)
 
 
 class Mpeg4Packetizer:
