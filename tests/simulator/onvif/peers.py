@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,3 +42,9 @@ async def onvif_client(host: str, port: int, user: str, password: str, **kwargs:
 
 def stream_setup() -> dict[str, Any]:
     return {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}
+
+
+def onvif_datetime(clock: Any) -> datetime:
+    """A tt:DateTime as zeep hands it back (Date and Time parts), as an aware UTC datetime."""
+    date, time = clock.Date, clock.Time
+    return datetime(date.Year, date.Month, date.Day, time.Hour, time.Minute, time.Second, tzinfo=UTC)

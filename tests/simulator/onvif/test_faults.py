@@ -17,7 +17,7 @@ import zeep.exceptions
 from lxml import etree
 from onvif.exceptions import ONVIFError
 
-from tests.simulator.onvif.peers import NOT_AUTHORIZED, onvif_client, serving, stream_setup
+from tests.simulator.onvif.peers import NOT_AUTHORIZED, onvif_client, onvif_datetime, serving, stream_setup
 from vtrack.simulator.config import SimulatorConfig, default_cameras
 from vtrack.simulator.onvif.device import UNREACHABLE_HOST
 
@@ -59,15 +59,7 @@ async def test_clock_skew_shows_in_device_time_and_breaks_unsynced_digests() -> 
         async with onvif_client(config.host, port, config.username, config.password) as camera:
             devicemgmt = await camera.create_devicemgmt_service()
             clock = (await devicemgmt.GetSystemDateAndTime()).UTCDateTime
-            reported = datetime(
-                clock.Date.Year,
-                clock.Date.Month,
-                clock.Date.Day,
-                clock.Time.Hour,
-                clock.Time.Minute,
-                clock.Time.Second,
-                tzinfo=UTC,
-            )
+            reported = onvif_datetime(clock)
             assert abs(reported - (datetime.now(UTC) - timedelta(hours=2))) < timedelta(seconds=5)
             # The client signs with its own clock: two hours off the device's, so the token is refused.
             with pytest.raises(zeep.exceptions.Fault) as fault:

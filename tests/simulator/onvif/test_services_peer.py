@@ -14,6 +14,7 @@ from tests.simulator.onvif.peers import (
     ACTION_NOT_SUPPORTED,
     NOT_AUTHORIZED,
     onvif_client,
+    onvif_datetime,
     serving,
     stream_setup,
 )
@@ -92,15 +93,7 @@ async def test_device_service_identity_clock_scopes_and_interfaces() -> None:
         async with onvif_client(config.host, port, config.username, config.password) as camera:
             devicemgmt = await camera.create_devicemgmt_service()
             clock = (await devicemgmt.authless_GetSystemDateAndTime()).UTCDateTime
-            reported = datetime(
-                clock.Date.Year,
-                clock.Date.Month,
-                clock.Date.Day,
-                clock.Time.Hour,
-                clock.Time.Minute,
-                clock.Time.Second,
-                tzinfo=UTC,
-            )
+            reported = onvif_datetime(clock)
             assert abs(reported - datetime.now(UTC)) < timedelta(seconds=5)
 
             scopes = [scope.ScopeItem for scope in await devicemgmt.GetScopes()]

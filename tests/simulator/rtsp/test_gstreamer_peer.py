@@ -39,6 +39,22 @@ def _needs_gstreamer() -> None:
         pytest.skip("GStreamer with gi is not installed for /usr/bin/python3 (make setup installs it)")
 
 
+async def run_replay(url: str, clock_range: str, *args: str) -> dict[str, Any]:
+    """The GStreamer client reading a whole replay range (no buffer cap) as the test user."""
+    return await run_client(
+        url,
+        "--user",
+        USERNAME,
+        "--password",
+        PASSWORD,
+        "--buffers",
+        "100000",
+        "--replay-range",
+        clock_range,
+        *args,
+    )
+
+
 async def run_client(url: str, *args: str, limit: float = 30.0) -> dict[str, Any]:
     process = await asyncio.create_subprocess_exec(
         SYSTEM_PYTHON,
@@ -100,15 +116,8 @@ async def test_rtspsrc_decodes_a_replayed_clock_range_fast(rtsp_server: RtspServ
     end = start + timedelta(seconds=20)
     clock = f"{start:%Y%m%dT%H%M%SZ}-{end:%Y%m%dT%H%M%SZ}"
     camera = rtsp_server.config.cameras[2]
-    result = await run_client(
+    result = await run_replay(
         rtsp_server.url(camera, replay=True),
-        "--user",
-        USERNAME,
-        "--password",
-        PASSWORD,
-        "--buffers",
-        "100000",
-        "--replay-range",
         clock,
     )
     assert result["error"] is None and result["eos"], result
@@ -128,15 +137,8 @@ async def test_rtspsrc_onvif_mode_replays_a_clock_range(rtsp_server: RtspServer,
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=30)
     end = start + timedelta(seconds=20)
     camera = rtsp_server.config.cameras[channel - 1]
-    result = await run_client(
+    result = await run_replay(
         rtsp_server.url(camera, replay=True),
-        "--user",
-        USERNAME,
-        "--password",
-        PASSWORD,
-        "--buffers",
-        "100000",
-        "--replay-range",
         f"{start:%Y%m%dT%H%M%SZ}-{end:%Y%m%dT%H%M%SZ}",
         "--onvif-mode",
         "--timeout",
