@@ -2,6 +2,7 @@
 
 from vtrack.db.models.audit import AuditEntry
 from vtrack.db.models.cameras import Camera, CameraGroup, CameraHealth, CameraSnapshot
+from vtrack.db.models.events import SystemEvent
 from vtrack.db.models.jobs import JobRun
 from vtrack.db.models.sources import VideoSource
 from vtrack.db.models.users import Role, User
@@ -14,6 +15,7 @@ __all__ = [
     "CameraSnapshot",
     "JobRun",
     "Role",
+    "SystemEvent",
     "User",
     "VideoSource",
 ]

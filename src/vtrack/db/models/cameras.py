@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, text
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vtrack.db.base import Base, IdMixin, TimestampMixin
@@ -54,6 +56,20 @@ class Camera(IdMixin, TimestampMixin, Base):
     enable_detection: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     detection_sensitivity: Mapped[float] = mapped_column(Float, default=0.7, nullable=False)
     last_connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Where the camera came from when a source (NVR, ONVIF device) created it; channel on that device.
+    source_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("video_sources.id", ondelete="SET NULL"), index=True
+    )
+    channel: Mapped[int | None] = mapped_column(Integer)
+    sub_stream_url: Mapped[str | None] = mapped_column(String(2048))
+    snapshot_url: Mapped[str | None] = mapped_column(String(2048))
+    serial_number: Mapped[str | None] = mapped_column(String(128))
+    firmware: Mapped[str | None] = mapped_column(String(128))
+    capabilities: Mapped[list[Any]] = mapped_column(JSON, default=list, nullable=False)
+    # Health hysteresis survives restarts and is shared by every worker: consecutive results so far.
+    health_failures: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    health_successes: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     group: Mapped[CameraGroup | None] = relationship(lazy="joined")
 
@@ -68,6 +84,8 @@ class CameraHealth(IdMixin, Base):
     status: Mapped[str] = mapped_column(String(16), nullable=False)
     latency_ms: Mapped[float | None] = mapped_column(Float)
     fps_actual: Mapped[float | None] = mapped_column(Float)
+    first_frame_ms: Mapped[float | None] = mapped_column(Float)
+    error_kind: Mapped[str | None] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(String(1000))
 
 
@@ -82,4 +100,7 @@ class CameraSnapshot(IdMixin, Base):
     file_size: Mapped[int | None] = mapped_column(Integer)
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)
-    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    thumbnail_path: Mapped[str | None] = mapped_column(String(1024))
+    thumbnail_size: Mapped[int | None] = mapped_column(Integer)
+    method: Mapped[str | None] = mapped_column(String(16))  # onvif, vendor or rtsp: how the frame was taken

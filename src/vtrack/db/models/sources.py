@@ -27,3 +27,6 @@ class VideoSource(IdMixin, TimestampMixin, Base):
     selected_cameras: Mapped[list[Any]] = mapped_column(JSON, default=list, nullable=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
     last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    probed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16), default="ok", nullable=False)
+    last_error: Mapped[str | None] = mapped_column(String(1000))
