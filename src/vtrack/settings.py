@@ -40,6 +40,17 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "INFO"
 
+    # Health monitoring (step 3): one round over every active camera this often, this many at a time.
+    health_interval_seconds: float = Field(default=60, ge=1, le=24 * 3600)
+    health_concurrency: int = Field(default=100, ge=1, le=5000)
+    health_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    health_history_days: int = Field(default=30, ge=1, le=3650)
+    # Snapshots: how long a captured JPEG (and its thumbnail) is kept before the daily cleanup deletes it.
+    snapshot_ttl_hours: float = Field(default=7 * 24, gt=0, le=24 * 3650)
+    # Discovery: how many host:port pairs are probed at once, and how long one may take.
+    discovery_concurrency: int = Field(default=256, ge=1, le=4096)
+    discovery_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
