@@ -63,6 +63,7 @@ demo: setup
 bench: setup
 	$(BIN)/python bench/registry.py
 	$(BIN)/python bench/simulator.py
+	$(BIN)/python bench/health.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis

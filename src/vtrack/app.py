@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
+import httpx
 from fastapi import APIRouter, FastAPI
 from prometheus_client import CollectorRegistry
 
@@ -14,16 +15,36 @@ from vtrack import __version__
 from vtrack.api.errors import install_error_handlers
 from vtrack.api.metrics import MetricsMiddleware, RequestMetrics
 from vtrack.api.request_guard import RejectNulInUrl
-from vtrack.api.routes import audit, auth, camera_transfer, cameras, groups, jobs, system, users
+from vtrack.api.routes import (
+    audit,
+    auth,
+    camera_ops,
+    camera_transfer,
+    cameras,
+    discovery,
+    events,
+    groups,
+    health,
+    jobs,
+    snapshots,
+    sources,
+    system,
+    users,
+)
+from vtrack.blobstore.factory import build_blob_store
 from vtrack.db.migrate import upgrade
 from vtrack.db.session import Database
+from vtrack.health.jobs import register_health
 from vtrack.jobs.builtin import register_builtin_jobs
+from vtrack.jobs.discovery import register_discovery_job
 from vtrack.jobs.embedded import EmbeddedRunner
 from vtrack.jobs.registry import JobRegistry
+from vtrack.jobs.snapshots import register_snapshot_cleanup
 from vtrack.security.accounts import AccountService, Authenticator, sync_builtin_roles
 from vtrack.security.audit import Actor, Auditor
 from vtrack.security.encryption import KeyFile, Keyring, parse_key
 from vtrack.security.ratelimit import LoginThrottle
+from vtrack.security.signed_urls import UrlSigner
 from vtrack.security.tokens import TokenService
 from vtrack.services import Services
 from vtrack.settings import Settings
@@ -54,6 +75,7 @@ def build_services(settings: Settings) -> Services:
     throttle = LoginThrottle(settings.login_max_failures, settings.login_window_seconds)
     job_registry = JobRegistry()
     register_builtin_jobs(job_registry, database)
+    register_discovery_job(job_registry, settings, keyring)
     services = Services(
         settings=settings,
         database=database,
@@ -63,9 +85,15 @@ def build_services(settings: Settings) -> Services:
         job_registry=job_registry,
         jobs=EmbeddedRunner(database, job_registry),
         metrics=CollectorRegistry(),
+        blobs=build_blob_store(settings),
+        signer=UrlSigner(keyring.derive("signed-urls")),
+        http=httpx.AsyncClient(follow_redirects=False),
     )
     services.jobs.services = services
     services.jobs.schedule("audit.prune", every_seconds=24 * 3600)
+    services.jobs.schedule("jobs.prune", every_seconds=24 * 3600)
+    register_health(services)
+    register_snapshot_cleanup(services)
     return services
 
 
@@ -102,6 +130,8 @@ def create_app(settings: Settings, on_admin_password: AdminPasswordCallback | No
             yield
         finally:
             await services.jobs.stop()
+            await services.http.aclose()
+            await services.blobs.close()
             await services.database.dispose()
 
     app = FastAPI(
@@ -121,9 +151,15 @@ def create_app(settings: Settings, on_admin_password: AdminPasswordCallback | No
         users.router,
         groups.router,
         camera_transfer.router,
+        camera_ops.router,
         cameras.router,
+        snapshots.router,
+        discovery.router,
+        sources.router,
         jobs.router,
         audit.router,
+        health.router,
+        events.router,
     ):
         api.include_router(router)
     app.include_router(api)

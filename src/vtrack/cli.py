@@ -23,6 +23,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from vtrack.app import build_services, create_app, prepare_database
+from vtrack.cli_discover import discover_command
 from vtrack.db.migrate import upgrade
 from vtrack.db.repositories.users import UserRepository
 from vtrack.errors import DomainError
@@ -54,6 +55,7 @@ db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(secrets_app, name="secrets")
 app.add_typer(db_app, name="db")
+app.command("discover")(discover_command)
 console = Console()
 err = Console(stderr=True)
 

@@ -30,3 +30,16 @@ class InvalidInputError(DomainError):
 
 class PermissionDeniedError(DomainError):
     code = "forbidden"
+
+
+class UpstreamError(DomainError):
+    """A device or remote service we had to ask failed (unreachable, timeout, refused us): HTTP 502.
+
+    `kind` says which (unreachable, timeout, auth, not_onvif, protocol, ...) so clients can react.
+    """
+
+    code = "device_error"
+
+    def __init__(self, message: str, kind: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message, {"kind": kind, **(details or {})})
+        self.kind = kind

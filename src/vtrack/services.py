@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import httpx
 from prometheus_client import CollectorRegistry
 
+from vtrack.blobstore.base import BlobStore
 from vtrack.db.session import Database
+from vtrack.events.bus import EventBus
+from vtrack.health.monitor import HealthMonitor
 from vtrack.jobs.embedded import EmbeddedRunner
 from vtrack.jobs.registry import JobRegistry
 from vtrack.security.accounts import Authenticator
 from vtrack.security.encryption import Keyring
+from vtrack.security.signed_urls import UrlSigner
 from vtrack.security.tokens import TokenService
 from vtrack.settings import Settings
 
@@ -25,3 +30,8 @@ class Services:
     job_registry: JobRegistry
     jobs: EmbeddedRunner
     metrics: CollectorRegistry
+    blobs: BlobStore
+    signer: UrlSigner
+    http: httpx.AsyncClient  # shared by requests to devices (snapshot URLs); closed on shutdown
+    events: EventBus = field(default_factory=EventBus)
+    health: HealthMonitor = field(init=False)  # set by vtrack.health.jobs.register_health

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -47,9 +49,19 @@ class Settings(BaseSettings):
     health_history_days: int = Field(default=30, ge=1, le=3650)
     # Snapshots: how long a captured JPEG (and its thumbnail) is kept before the daily cleanup deletes it.
     snapshot_ttl_hours: float = Field(default=7 * 24, gt=0, le=24 * 3650)
-    # Discovery: how many host:port pairs are probed at once, and how long one may take.
+    # Discovery: how many host:port pairs are probed at once.
     discovery_concurrency: int = Field(default=256, ge=1, le=4096)
-    discovery_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+    # Blob store: where snapshots and thumbnails are kept; a directory by default, or any S3-compatible store.
+    blob_store: Literal["local", "s3"] = "local"
+    blob_dir: Path | None = Field(default=None, description="default: data_dir/blobs")
+    s3_bucket: str | None = None
+    s3_prefix: str = Field(default="", description="key prefix inside the bucket, e.g. 'vtrack/'")
+    s3_endpoint_url: str | None = Field(
+        default=None, description="for S3-compatible stores (MinIO, R2, B2); unset for AWS"
+    )
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -63,6 +75,18 @@ class Settings(BaseSettings):
         if value is not None and value.get_secret_value().lower() in {"changeme", "change-me", "secret", ""}:
             raise ValueError("refusing a placeholder secret; unset it to use the generated key file")
         return value
+
+    @model_validator(mode="after")
+    def _s3_is_complete(self) -> Settings:
+        if self.blob_store == "s3":
+            missing = [
+                f"VTRACK_{name.upper()}"
+                for name in ("s3_bucket", "s3_access_key_id", "s3_secret_access_key")
+                if not getattr(self, name)
+            ]
+            if missing:
+                raise ValueError(f"VTRACK_BLOB_STORE=s3 needs {', '.join(missing)}")
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -80,6 +104,14 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'vtrack.db').resolve()}"
+
+    @property
+    def resolved_blob_dir(self) -> Path:
+        return self.blob_dir if self.blob_dir is not None else self.data_dir / "blobs"
+
+    @property
+    def snapshot_ttl(self) -> timedelta:
+        return timedelta(hours=self.snapshot_ttl_hours)
 
     @property
     def key_file(self) -> Path:

@@ -113,3 +113,31 @@ async def test_a_viewer_can_read_runs_but_not_start_them(clients: Clients) -> No
     assert refused.status_code == 403
     assert refused.json()["success"] is False and refused.json()["error"]["code"] == "forbidden"
     await finished(clients.viewer, run_id)
+
+
+async def test_jobs_prune_keeps_recent_and_manual_runs(admin: AsyncClient, services: Services) -> None:
+    from vtrack.db.models import JobRun
+
+    now = utcnow()
+    async with services.database.transaction() as session:
+        for trigger, age, status in [
+            ("schedule", 10, "succeeded"),  # old scheduled: goes
+            ("schedule", 1, "succeeded"),  # recent scheduled: stays
+            ("manual", 10, "failed"),  # manual, not 90 days old: stays
+            ("manual", 100, "succeeded"),  # anything past 90 days: goes
+            ("schedule", 10, "running"),  # unfinished: never
+        ]:
+            session.add(
+                JobRun(
+                    name="seeded.run", trigger=trigger, status=status, finished_at=now - timedelta(days=age)
+                )
+            )
+    response = await admin.post("/api/v1/jobs", json={"name": "jobs.prune"})
+    run = await finished(admin, response.json()["data"]["id"])
+    assert run["status"] == "succeeded" and run["result"] == {"deleted": 2}, run
+    left = (await admin.get("/api/v1/jobs", params={"name": "seeded.run", "page_size": 50})).json()["data"]
+    assert sorted((r["trigger"], r["status"]) for r in left) == [
+        ("manual", "failed"),
+        ("schedule", "running"),
+        ("schedule", "succeeded"),
+    ]

@@ -16,7 +16,10 @@ from vtrack.db.repositories.users import UserRepository
 from vtrack.db.session import Database
 from vtrack.services import Services
 
-PUBLIC_API = {"/api/v1/auth/login", "/api/v1/auth/refresh"}
+# Snapshot files are fetched by <img> tags, which carry no token: a signed, expiring link is the credential
+# (tests/api/test_camera_ops_api.py shows a forged or swapped link is refused).
+SNAPSHOT_FILE = "/api/v1/snapshots/{snapshot_id}/{variant}"
+PUBLIC_API = {"/api/v1/auth/login", "/api/v1/auth/refresh", SNAPSHOT_FILE}
 CAMERA_ROUTE = "/api/v1/cameras/{camera_id}"
 
 
@@ -140,10 +143,15 @@ async def test_every_api_endpoint_but_login_and_refresh_needs_a_token(
                 assert response.headers["www-authenticate"] == "Bearer"
                 error = response.json()
                 assert error["success"] is False and error["error"]["code"] == "unauthorized", error
-        for path in sorted(PUBLIC_API):
+        for path in sorted(PUBLIC_API - {SNAPSHOT_FILE}):
             # Reachable without a token: an empty body is a validation error, not an authentication one.
             response = await anonymous.post(path, json={})
             assert response.status_code == 422, (path, response.text)
+        # The snapshot link without its signature: a validation error too, not an authentication one.
+        response = await anonymous.get(
+            SNAPSHOT_FILE.replace("{snapshot_id}", "x").replace("{variant}", "image")
+        )
+        assert response.status_code == 422 and "expires" in response.text
 
 
 async def test_an_unexpected_error_is_a_500_envelope_and_is_counted(app: FastAPI) -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from vtrack.media.urls import with_credentials
 from vtrack.registry.urls import (
     HTTP_SCHEMES,
     RTSP_SCHEMES,
     AddressError,
     check_host,
     parse_camera_url,
-    with_credentials,
 )
 
 

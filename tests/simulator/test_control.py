@@ -49,6 +49,8 @@ async def test_lists_cameras_with_their_faults(control: httpx.AsyncClient) -> No
         "clock_skew_seconds": 0.0,
         "wrong_xaddrs": False,
         "malformed_xml": False,
+        "no_get_services": False,
+        "onvif_disabled": False,
     }
 
 

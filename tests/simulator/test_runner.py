@@ -45,6 +45,7 @@ async def test_onvif_stream_uri_leads_to_a_decodable_stream(site: Simulator) -> 
         uri = await media.GetStreamUri({"StreamSetup": stream_setup(), "ProfileToken": profiles[0].token})
     # The URI ONVIF hands out is the one the RTSP server really listens on (port chosen at start).
     assert uri.Uri == parking.rtsp_url == f"rtsp://127.0.0.7:{site.rtsp.port}/live/2"
+    assert parking.sub_rtsp_url == f"{parking.rtsp_url}/sub"
     with_credentials = uri.Uri.replace("rtsp://", f"rtsp://{config.username}:{config.password}@")
     assert await asyncio.to_thread(first_frame_size, with_credentials) == (1280, 720)
 
@@ -92,9 +93,12 @@ async def test_with_a_video_file_onvif_reports_what_rtsp_serves() -> None:
         async with onvif_client(config.host, port, config.username, config.password) as client:
             await client.update_xaddrs()
             media = await client.create_media_service()
-            profile = (await media.GetProfiles())[0]
+            profile, sub = await media.GetProfiles()
         resolution = profile.VideoEncoderConfiguration.Resolution
         assert (resolution.Width, resolution.Height) == (1280, 720)
+        # The sub stream is the file scaled to 640 wide, whatever size the camera was configured with.
+        sub_size = sub.VideoEncoderConfiguration.Resolution
+        assert (sub_size.Width, sub_size.Height) == (640, 360)
         url = camera.rtsp_url.replace("rtsp://", f"rtsp://{config.username}:{config.password}@")
         assert await asyncio.to_thread(first_frame_size, url) == (1280, 720)
     finally:

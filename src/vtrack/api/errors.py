@@ -12,7 +12,14 @@ from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vtrack.api.envelope import ErrorBody, ErrorEnvelope
-from vtrack.errors import ConflictError, DomainError, InvalidInputError, NotFoundError, PermissionDeniedError
+from vtrack.errors import (
+    ConflictError,
+    DomainError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    UpstreamError,
+)
 from vtrack.security.accounts import AuthenticationError, ThrottledError
 from vtrack.security.encryption import SecretError
 
@@ -21,6 +28,7 @@ log = logging.getLogger(__name__)
 _STATUS: dict[type[DomainError], int] = {
     NotFoundError: 404,
     ConflictError: 409,
+    UpstreamError: 502,
     InvalidInputError: 422,
     PermissionDeniedError: 403,
     AuthenticationError: 401,

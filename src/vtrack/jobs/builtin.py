@@ -7,9 +7,17 @@ from datetime import timedelta
 from pydantic import BaseModel, ConfigDict, Field
 
 from vtrack.db.repositories.audit import AuditRepository
+from vtrack.db.repositories.jobs import JobRepository
 from vtrack.db.session import Database
 from vtrack.db.types import utcnow
 from vtrack.jobs.registry import JobContext, JobRegistry, JobResult
+
+
+class JobsPruneParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scheduled_days: int = Field(default=7, ge=1, le=36_500, strict=True)
+    days: int = Field(default=90, ge=1, le=36_500, strict=True)
 
 
 class AuditPruneParams(BaseModel):
@@ -28,3 +36,21 @@ def register_builtin_jobs(registry: JobRegistry, database: Database) -> None:
         async with database.transaction() as session:
             deleted = await AuditRepository(session).prune_before(utcnow() - timedelta(days=days))
         return {"deleted": deleted}
+
+    @registry.register(
+        "jobs.prune",
+        "Delete finished scheduled runs older than `scheduled_days` (default 7; a health round every minute "
+        "adds 1,440 a day) and any finished run older than `days` (default 90)",
+        JobsPruneParams,
+    )
+    async def prune_jobs(ctx: JobContext) -> JobResult:
+        now = utcnow()
+        async with database.transaction() as session:
+            jobs = JobRepository(session)
+            scheduled = await jobs.prune(
+                trigger="schedule", finished_before=now - timedelta(days=int(ctx.params["scheduled_days"]))
+            )
+            other = await jobs.prune(
+                trigger=None, finished_before=now - timedelta(days=int(ctx.params["days"]))
+            )
+        return {"deleted": scheduled + other}

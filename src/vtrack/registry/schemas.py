@@ -96,11 +96,11 @@ Fps = Annotated[int, Field(ge=1, le=240)]
 CodecName = Annotated[Codec, BeforeValidator(_codec)]
 
 
-class _Input(BaseModel):
+class StrictInput(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False, use_enum_values=True)
 
 
-class CameraCreate(_Input):
+class CameraCreate(StrictInput):
     name: Name
     rtsp_url: RtspUrl = Field(description="Credentials inside the URL are split out and stored encrypted")
     username: ShortText | None = None
@@ -120,7 +120,7 @@ class CameraCreate(_Input):
     detection_sensitivity: Sensitivity = 0.7
 
 
-class CameraUpdate(_Input):
+class CameraUpdate(StrictInput):
     """Every field optional: what is left out stays as it is; an explicit null clears optional fields."""
 
     name: Name | None = None
@@ -142,7 +142,7 @@ class CameraUpdate(_Input):
     detection_sensitivity: Sensitivity | None = None
 
 
-class CameraStateUpdate(_Input):
+class CameraStateUpdate(StrictInput):
     is_active: bool | None = None
     status: CameraStatus | None = None
 
@@ -153,13 +153,13 @@ class CameraStateUpdate(_Input):
         return self
 
 
-class GroupCreate(_Input):
+class GroupCreate(StrictInput):
     name: Name
     location: ShortText | None = None
     description: LongText | None = None
 
 
-class GroupUpdate(_Input):
+class GroupUpdate(StrictInput):
     name: Name | None = None
     location: ShortText | None = None
     description: LongText | None = None

@@ -8,10 +8,12 @@ their resolved addresses are checked again by the protocol clients at connect ti
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import re
+import socket
 from dataclasses import dataclass
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 RTSP_SCHEMES = frozenset({"rtsp", "rtsps"})
 HTTP_SCHEMES = frozenset({"http", "https"})
@@ -141,12 +143,21 @@ def parse_camera_url(raw: str, schemes: frozenset[str]) -> CameraUrl:
     )
 
 
-def with_credentials(url: str, username: str | None, password: str | None) -> str:
-    """Put credentials back into a URL, for the few consumers (FFmpeg) that only take them that way."""
-    if not username:
-        return url
-    parts = urlsplit(url)
-    userinfo = quote(username, safe="")
-    if password is not None:
-        userinfo += ":" + quote(password, safe="")
-    return urlunsplit((parts.scheme, f"{userinfo}@{parts.netloc}", parts.path, parts.query, ""))
+async def check_resolved(host: str) -> None:
+    """Connect-time guard: the addresses a name resolves to now must pass check_ip too.
+
+    check_host only sees the name when a camera is saved; DNS can point it at a metadata address later.
+    """
+    check_host(host)
+    try:
+        ipaddress.ip_address(host)
+        return
+    except ValueError:
+        pass
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise AddressError(f"cannot resolve {host!r}: {exc.strerror or exc}") from None
+    for info in infos:
+        check_ip(ipaddress.ip_address(info[4][0]))

@@ -24,7 +24,7 @@ class Faults:
     clock_skew_seconds: float = 0.0  # the camera's clock (GetSystemDateAndTime, burned-in time) is off
     wrong_xaddrs: bool = False  # discovery and GetCapabilities advertise an unreachable address (NAT)
     malformed_xml: bool = False  # SOAP responses are cut short
-    no_get_services: bool = False  # GetServices is not implemented (older ONVIF firmware): use GetCapabilities
+    no_get_services: bool = False  # no GetServices (older ONVIF firmware): clients use GetCapabilities
     onvif_disabled: bool = False  # ONVIF switched off in the device's settings; vendor HTTP APIs still answer
 
 

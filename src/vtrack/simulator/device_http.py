@@ -7,6 +7,14 @@ live here so they hit every route alike: `offline` drops connections as they are
 on a connection that was already open), `slow_seconds` delays every response.
 
 Personas read the device a route belongs to with `request.app[DEVICE]`.
+
+The onvif_disabled fault plays a device whose ONVIF switch is off in its settings (Hikvision ships that way
+on many firmwares; Dahua has the switch too): its vendor API, snapshot URL and RTSP keep working, and every
+SOAP path refuses. A Hikvision answers 401 forever: a Digest challenge in its ISAPI realm and its web
+server's HTML error page, and the right password gets the same answer. That is the case installers trip
+over ("the password is right but ONVIF says unauthorized"), so a client must tell it from a wrong password
+by the non-SOAP body. Other personas answer HTTP 404 with an HTML page: the web server has no handler
+for the path while the service is off. Neither answer is SOAP, so nothing on the port looks like ONVIF.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from vtrack.simulator.config import CameraSpec, SimulatorConfig
 from vtrack.simulator.onvif import dispatch
 from vtrack.simulator.onvif.device import SERVICE_PATHS, Device, device_password, utc_now
 from vtrack.simulator.onvif.discovery import DISCOVERY_PORT, DiscoveryResponder
+from vtrack.simulator.personas import hikvision
 from vtrack.simulator.personas.digest import DigestAuthenticator, Verdict
 from vtrack.simulator.personas.snapshot import encode_jpeg
 
@@ -33,7 +42,17 @@ log = logging.getLogger(__name__)
 
 DEVICE = web.AppKey("vtrack.simulator.device", Device)
 DIGEST = web.AppKey("vtrack.simulator.digest", DigestAuthenticator)
+ONVIF_OFF_DIGEST = web.AppKey("vtrack.simulator.onvif_off_digest", DigestAuthenticator)
 DIGEST_REALM = "vtrack-sim"
+_HTML = "text/html"
+_UNAUTHORIZED_PAGE = (
+    "<!DOCTYPE html>\n<html><head><title>Document Error: Unauthorized</title></head>\n"
+    "<body><h2>Access Error: 401 -- Unauthorized</h2>\n<p>Authentication Error</p>\n</body>\n</html>\n"
+)
+_NOT_FOUND_PAGE = (
+    "<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head>\n"
+    "<body><h1>Not Found</h1>\n<p>The requested URL was not found on this server.</p>\n</body>\n</html>\n"
+)
 
 ExtraRoutes = Callable[[web.Application], None]
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -61,9 +80,24 @@ async def _port_faults(request: web.Request, handler: _Handler) -> web.StreamRes
     return await handler(request)
 
 
+def _onvif_switched_off(request: web.Request) -> web.Response:
+    """What a SOAP path answers under the onvif_disabled fault (see the module docstring)."""
+    digest = request.app.get(ONVIF_OFF_DIGEST)
+    if digest is None:
+        return web.Response(status=404, text=_NOT_FOUND_PAGE, content_type=_HTML)
+    return web.Response(
+        status=401,
+        text=_UNAUTHORIZED_PAGE,
+        content_type=_HTML,
+        headers={"WWW-Authenticate": digest.challenge()},
+    )
+
+
 def _soap_endpoint(service: str) -> _Handler:
     async def endpoint(request: web.Request) -> web.StreamResponse:
         device = request.app[DEVICE]
+        if device.faults.onvif_disabled:
+            return _onvif_switched_off(request)
         http = dispatch.HttpContext(request.method, request.path_qs, request.headers.get("Authorization"))
         reply = dispatch.handle(device, service, await request.read(), http, request.app[DIGEST])
         response = web.Response(status=reply.status, body=reply.body, headers=reply.headers)
@@ -107,6 +141,8 @@ def build_device_app(device: Device, extra_routes: ExtraRoutes | None = None) ->
     app = web.Application(middlewares=[_port_faults])
     app[DEVICE] = device
     app[DIGEST] = DigestAuthenticator(DIGEST_REALM)
+    if device.config.persona == "hikvision":
+        app[ONVIF_OFF_DIGEST] = DigestAuthenticator(hikvision.digest_realm(device))
     for service, path in SERVICE_PATHS.items():
         app.router.add_post(path, _soap_endpoint(service))
     app.router.add_get("/snapshot.jpg", _snapshot)

@@ -28,6 +28,7 @@ class SimulatedCamera:
     codec: str
     resolution: str
     fps: int
+    sub_rtsp_url: str = ""  # the smaller second stream (ONVIF profile "{name} sub")
 
 
 def _persona_routes(config: SimulatorConfig) -> Callable[[web.Application], None] | None:
@@ -122,6 +123,7 @@ class Simulator:
                 codec=camera.codec,
                 resolution=f"{camera.width}x{camera.height}",
                 fps=camera.fps,
+                sub_rtsp_url=self.rtsp.url(camera, stream="sub"),
             )
             for camera in self.config.cameras
         ]

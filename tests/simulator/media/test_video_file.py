@@ -72,6 +72,14 @@ def test_codec_rtp_cannot_carry_is_transcoded_to_h264(tmp_path: Path) -> None:
     assert clip.info.codec == "h264" and len(clip.units) == 12 and clip.units[0].keyframe
 
 
+def test_a_sub_stream_is_the_file_scaled_down_to_h264(tmp_path: Path) -> None:
+    path = tmp_path / "clip.mp4"
+    _write_mp4(path, "mpeg4", frames=24)
+    clip = load_video_clip(path, 1.0, size=(80, 60))
+    assert (clip.info.codec, clip.info.width, clip.info.height) == ("h264", 80, 60)
+    assert len(clip.units) == 12 and clip.units[0].keyframe  # one second of the two, whole GOPs
+
+
 def test_file_without_video_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "audio.wav"
     with av.open(str(path), "w") as out:

@@ -191,6 +191,21 @@ async def test_faulty_devices_in_discovery() -> None:
         assert hosts == ["10.255.255.1", "127.0.0.3"] == sorted([UNREACHABLE_HOST, "127.0.0.3"])
 
 
+async def test_a_device_with_onvif_switched_off_does_not_answer_discovery() -> None:
+    config = cameras("127.0.0.3")
+    faults = config.cameras[1].faults
+    faults.onvif_disabled = True
+    async with asyncio.timeout(10), serving(config, discovery_port=0) as server, udp_client() as client:
+        target = ("127.0.0.3", responder(server).port)
+        client.send(probe(uuid.uuid4().urn), target)
+        matches = await client.collect(0.3)
+        names = {scope for match in matches for scope in match.scopes if "/name/" in scope}
+        assert len(matches) == 2 and not any("Parking" in name for name in names)
+        faults.onvif_disabled = False
+        client.send(probe(uuid.uuid4().urn), target)
+        assert len(await client.collect(0.3)) == 3
+
+
 def _loopback_multicast_sender() -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton("127.0.0.1"))

@@ -73,7 +73,7 @@ async def test_clock_skew_shows_in_device_time_and_breaks_unsynced_digests() -> 
             devicemgmt = await camera.create_devicemgmt_service()
             assert (await devicemgmt.GetDeviceInformation()).Model == "SimCam"
             search_free = await camera.create_media_service()
-            assert len(await search_free.GetProfiles()) == 1
+            assert len(await search_free.GetProfiles()) == 2  # main and sub
 
 
 async def test_wrong_xaddrs_advertise_an_unreachable_private_address() -> None:

@@ -52,7 +52,7 @@ async def test_three_default_cameras_read_by_onvif_zeep_async() -> None:
 
                 media = await camera.create_media_service()
                 profiles = await media.GetProfiles()
-                assert len(profiles) == 1
+                assert [p.token for p in profiles] == [camera_spec.token, f"{camera_spec.token}_sub"]
                 profile = profiles[0]
                 encoder = profile.VideoEncoderConfiguration
                 assert profile.Name == name
@@ -63,7 +63,15 @@ async def test_three_default_cameras_read_by_onvif_zeep_async() -> None:
                 assert (bounds.width, bounds.height) == (width, height)
 
                 encoders = await media.GetVideoEncoderConfigurations()
-                assert [e.Encoding for e in encoders] == [encoding]
+                assert [e.Encoding for e in encoders] == [encoding, "H264"]
+
+                sub = profiles[1]
+                assert sub.Name == f"{name} sub"
+                sub_size = sub.VideoEncoderConfiguration.Resolution
+                assert sub_size.Width == 640 and sub_size.Height == round(640 * height / width / 2) * 2
+                assert sub.VideoSourceConfiguration.token == profile.VideoSourceConfiguration.token
+                sub_uri = await media.GetStreamUri({"StreamSetup": stream_setup(), "ProfileToken": sub.token})
+                assert sub_uri.Uri == f"rtsp://127.0.0.2:8554/live/{camera_spec.channel}/sub"
 
                 uri = await media.GetStreamUri({"StreamSetup": stream_setup(), "ProfileToken": profile.token})
                 assert (
@@ -183,8 +191,11 @@ async def test_nvr_profile_g_recordings_search_and_replay() -> None:
             profiles = await media.GetProfiles()
             assert [(p.token, p.Name) for p in profiles] == [
                 ("profile_1", "Front Door Camera"),
+                ("profile_1_sub", "Front Door Camera sub"),
                 ("profile_2", "Parking Lot Camera"),
+                ("profile_2_sub", "Parking Lot Camera sub"),
                 ("profile_3", "Warehouse Camera"),
+                ("profile_3_sub", "Warehouse Camera sub"),
             ]
             uri = await media.GetStreamUri({"StreamSetup": stream_setup(), "ProfileToken": "profile_2"})
             assert uri.Uri == "rtsp://127.0.0.2:8554/live/2"

@@ -169,3 +169,61 @@ async def test_finder_misuse_is_refused_as_dahua_does(config: SimulatorConfig) -
         )
         assert missing.status_code == 404
         assert (await client.get("/cgi-bin/RPC_Loadfile/etc/passwd")).status_code == 404
+
+
+async def test_channels_their_titles_encoders_and_the_rtsp_port(config: SimulatorConfig) -> None:
+    config.rtsp_port = 8654
+    async with device(config, config.cameras[:1]) as client:
+        device_class = await client.get("/cgi-bin/magicBox.cgi?action=getDeviceClass")
+        assert key_values(device_class.text) == {"class": "IPC"}
+        remote = await client.get(
+            "/cgi-bin/magicBox.cgi",
+            params={"action": "getProductDefinition", "name": "MaxRemoteInputChannels"},
+        )
+        assert key_values(remote.text) == {"table.MaxRemoteInputChannels": "0"}
+        local = await client.get("/cgi-bin/devVideoInput.cgi?action=getCollect")
+        assert key_values(local.text) == {"result": "1"}
+        unknown = await client.get("/cgi-bin/magicBox.cgi?action=getProductDefinition&name=Nope")
+        assert (unknown.status_code, unknown.text) == (400, BAD_REQUEST)
+
+    config.nvr = True
+    async with device(config, config.cameras) as client:
+        device_class = await client.get("/cgi-bin/magicBox.cgi?action=getDeviceClass")
+        assert key_values(device_class.text) == {"class": "NVR"}
+        remote = await client.get(
+            "/cgi-bin/magicBox.cgi?action=getProductDefinition&name=MaxRemoteInputChannels"
+        )
+        assert key_values(remote.text) == {"table.MaxRemoteInputChannels": "2"}
+        assert key_values((await client.get("/cgi-bin/devVideoInput.cgi?action=getCollect")).text) == {
+            "result": "0"
+        }
+        titles = key_values(
+            (await client.get("/cgi-bin/configManager.cgi?action=getConfig&name=ChannelTitle")).text
+        )
+        assert titles == {
+            "table.ChannelTitle[0].Name": "Front Door Camera",
+            "table.ChannelTitle[1].Name": "Parking Lot Camera",
+        }
+        encode = key_values(
+            (await client.get("/cgi-bin/configManager.cgi?action=getConfig&name=Encode")).text
+        )
+        main = "table.Encode[1].MainFormat[0].Video"
+        sub = "table.Encode[1].ExtraFormat[0].Video"
+        assert [encode[f"{main}.{key}"] for key in ("Compression", "Width", "Height", "FPS")] == [
+            "H.265",
+            "1280",
+            "720",
+            "25",
+        ]
+        assert [encode[f"{sub}.{key}"] for key in ("Compression", "Width", "Height")] == [
+            "H.264",
+            "640",
+            "360",
+        ]
+        rtsp = key_values((await client.get("/cgi-bin/configManager.cgi?action=getConfig&name=RTSP")).text)
+        assert rtsp["table.RTSP.Port"] == "8654" and rtsp["table.RTSP.Enable"] == "true"
+        for query in ("action=getConfig&name=Nope", "action=setConfig&name=RTSP", "name=RTSP"):
+            refused = await client.get(f"/cgi-bin/configManager.cgi?{query}")
+            assert (refused.status_code, refused.text) == (400, BAD_REQUEST)
+        anonymous = await client.get("/cgi-bin/configManager.cgi?action=getConfig&name=RTSP", auth=None)
+        assert anonymous.status_code == 401

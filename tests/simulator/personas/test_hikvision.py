@@ -267,3 +267,39 @@ async def test_faults_reach_the_isapi(config: SimulatorConfig) -> None:
             luma = next(container.decode(video=0)).to_ndarray(format="gray")
         assert clock_agreement(np.asarray(luma), NOW - timedelta(hours=1)) > 0.995
         assert clock_agreement(np.asarray(luma), NOW) < 0.99
+
+
+async def test_streaming_channels_describe_both_streams_of_every_channel(config: SimulatorConfig) -> None:
+    config.nvr = True
+    config.rtsp_port = 8654
+    async with device(config, config.cameras) as client:
+        listing = xml(await client.get("/ISAPI/Streaming/channels"))
+        assert listing.tag.endswith("StreamingChannelList")
+        streams = {
+            channel.findtext("h:id", namespaces=NS): (
+                channel.findtext("h:channelName", namespaces=NS),
+                channel.findtext("h:Video/h:videoCodecType", namespaces=NS),
+                channel.findtext("h:Video/h:videoResolutionWidth", namespaces=NS),
+                channel.findtext("h:Video/h:videoResolutionHeight", namespaces=NS),
+                channel.findtext("h:Video/h:maxFrameRate", namespaces=NS),
+            )
+            for channel in listing.findall("h:StreamingChannel", namespaces=NS)
+        }
+        assert streams == {
+            "101": ("Front Door Camera", "H.264", "1920", "1080", "2500"),
+            "102": ("Front Door Camera", "H.264", "640", "360", "2500"),
+            "201": ("Parking Lot Camera", "H.265", "1280", "720", "2500"),
+            "202": ("Parking Lot Camera", "H.264", "640", "360", "2500"),
+        }
+        one = xml(await client.get("/ISAPI/Streaming/channels/202"))
+        assert one.tag.endswith("}StreamingChannel") and one.findtext("h:id", namespaces=NS) == "202"
+        assert (await client.get("/ISAPI/Streaming/channels/203")).status_code == 404
+        assert (await client.get("/ISAPI/Streaming/channels/abc")).status_code == 400
+
+        accesses = xml(await client.get("/ISAPI/Security/adminAccesses"))
+        ports = {
+            entry.findtext("h:protocol", namespaces=NS): entry.findtext("h:portNo", namespaces=NS)
+            for entry in accesses.findall("h:AdminAccessProtocol", namespaces=NS)
+        }
+        assert ports == {"HTTP": str(client.base_url.port), "RTSP": "8654"}
+        assert (await client.get("/ISAPI/Streaming/channels", auth=None)).status_code == 401

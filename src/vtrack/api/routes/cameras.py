@@ -12,6 +12,7 @@ from vtrack.api.schemas.cameras import CameraOut, CameraSummary
 from vtrack.db.repositories.cameras import CameraFilter, CameraRepository, CameraSort
 from vtrack.registry.cameras import CameraService
 from vtrack.registry.schemas import CameraCreate, CameraStateUpdate, CameraStatus, CameraUpdate
+from vtrack.registry.snapshots import snapshot_service
 
 router = APIRouter(prefix="/cameras", tags=["cameras"], responses=error_responses(401, 403, 422))
 _SORTS = ", ".join(get_args(CameraSort))
@@ -84,4 +85,6 @@ async def delete_camera(
     camera_id: str, _: CamerasWrite, services: ServicesDep, session: SessionDep, audit: AuditorDep
 ) -> None:
     cameras = CameraService(session, services.keyring, audit)
-    await cameras.delete(await cameras.get(camera_id))
+    camera = await cameras.get(camera_id)
+    await snapshot_service(services, session).delete_files_of([camera.id])
+    await cameras.delete(camera)

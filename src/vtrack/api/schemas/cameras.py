@@ -34,6 +34,14 @@ class CameraOut(ApiModel):
     enable_detection: bool
     detection_sensitivity: float
     last_connected_at: datetime | None
+    last_checked_at: datetime | None
+    source_id: str | None = Field(description="The source (NVR, ONVIF device) the camera was added from")
+    channel: int | None
+    sub_stream_url: str | None
+    snapshot_url: str | None
+    serial_number: str | None
+    firmware: str | None
+    capabilities: list[str]
     created_at: datetime
     updated_at: datetime
 
@@ -61,6 +69,14 @@ class CameraOut(ApiModel):
             enable_detection=camera.enable_detection,
             detection_sensitivity=camera.detection_sensitivity,
             last_connected_at=camera.last_connected_at,
+            last_checked_at=camera.last_checked_at,
+            source_id=camera.source_id,
+            channel=camera.channel,
+            sub_stream_url=camera.sub_stream_url,
+            snapshot_url=camera.snapshot_url,
+            serial_number=camera.serial_number,
+            firmware=camera.firmware,
+            capabilities=[str(c) for c in camera.capabilities or []],
             created_at=camera.created_at,
             updated_at=camera.updated_at,
         )

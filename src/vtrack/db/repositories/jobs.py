@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vtrack.db.models import JobRun
@@ -25,6 +27,15 @@ class JobRepository:
         if status:
             query = query.where(JobRun.status == status)
         return await paginate(self.session, query, page, page_size)
+
+    async def prune(self, *, trigger: str | None, finished_before: datetime) -> int:
+        """Delete finished runs (of one trigger, or all) that ended before the cut-off."""
+        statement = delete(JobRun).where(
+            JobRun.status.not_in(("queued", "running")), JobRun.finished_at < finished_before
+        )
+        if trigger is not None:
+            statement = statement.where(JobRun.trigger == trigger)
+        return int((await self.session.execute(statement)).rowcount)  # type: ignore[attr-defined]
 
     def add(self, run: JobRun) -> None:
         self.session.add(run)

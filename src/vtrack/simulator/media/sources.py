@@ -1,8 +1,10 @@
-"""What each simulated camera streams: its live feed and its replay archive, built once and lazily.
+"""What each simulated camera streams: its live feeds and its replay archive, built once and lazily.
 
 Encoding a loop or demuxing a file takes a second or so, so nothing is built at import or construction:
 the first DESCRIBE of a camera's replay builds its archive (in a worker thread, once, behind a lock) and
-the live feed starts with its first viewer.
+a live feed starts with its first viewer. Each camera has two live feeds, main and sub (see streams.py);
+the sub stream is only ever encoded while someone watches it. With `--video` the sub stream is the file
+scaled down, transcoded once (the first `SUB_STREAM_VIDEO_SECONDS` only, to keep that first wait short).
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from vtrack.simulator.media.encode import encode_pattern_clip
 from vtrack.simulator.media.live import ClipProducer, LiveFeed, PatternProducer, Producer
 from vtrack.simulator.media.stream import EncodedClip
 from vtrack.simulator.media.video_file import load_video_clip
+from vtrack.simulator.streams import Stream, stream_spec, sub_stream_size
 
 LiveMode = Literal["encode", "loop"]  # encode: real-time pattern with the wall clock; loop: replay the loop
+SUB_STREAM_VIDEO_SECONDS = 30.0
 
 
 class ClipCache:
@@ -43,9 +47,10 @@ class ClipCache:
 
 @dataclass
 class CameraMedia:
-    camera: CameraSpec
+    camera: CameraSpec  # the camera itself (its faults, channel, name), whichever stream this is
     live: LiveFeed
     clip: ClipCache
+    stream: Stream = "main"
     archive_days: int = ARCHIVE_DAYS
     clock: Callable[[], float] = time.time
 
@@ -62,30 +67,52 @@ def camera_media(
     loop_seconds: float = 4.0,
     fps: Fraction | None = None,
     idle_seconds: float = 5.0,
+    stream: Stream = "main",
 ) -> CameraMedia:
-    """Media for one camera: the pattern in its codec/size, or the (shared) --video file."""
+    """Media for one stream of one camera: the pattern in the stream's codec/size, or the --video file
+    (`shared_video`, when given, is the file already loaded for this stream by another camera)."""
     if video is not None:
-        clip = shared_video or ClipCache(lambda: load_video_clip(video))
+        clip = shared_video or ClipCache(_video_loader(video, camera, stream))
     else:
-        clip = ClipCache(lambda: encode_pattern_clip(camera, loop_seconds, fps))
+        clip = ClipCache(lambda: encode_pattern_clip(stream_spec(camera, stream), loop_seconds, fps))
 
     async def make_producer() -> Producer:
         if video is None and live_mode == "encode":
-            return PatternProducer(camera, fps)
+            return PatternProducer(stream_spec(camera, stream), fps)
         return ClipProducer(await clip.get())
 
-    return CameraMedia(camera, LiveFeed(make_producer, idle_seconds=idle_seconds), clip)
+    return CameraMedia(camera, LiveFeed(make_producer, idle_seconds=idle_seconds), clip, stream)
+
+
+def _video_loader(video: Path, camera: CameraSpec, stream: Stream) -> Callable[[], EncodedClip]:
+    if stream == "main":
+        return lambda: load_video_clip(video)
+    # Read the size when the clip is built: by then --video has set the camera to the file's size.
+    return lambda: load_video_clip(video, SUB_STREAM_VIDEO_SECONDS, size=sub_stream_size(camera))
 
 
 def build_camera_media(
-    config: SimulatorConfig, *, live_mode: LiveMode = "encode", idle_seconds: float = 5.0
+    config: SimulatorConfig,
+    *,
+    live_mode: LiveMode = "encode",
+    idle_seconds: float = 5.0,
+    stream: Stream = "main",
 ) -> dict[int, CameraMedia]:
-    """Media for every configured camera, keyed by channel number; one --video clip shared by all."""
+    """One stream of every configured camera, keyed by channel number; one --video clip shared by all."""
     video = config.video
-    shared = ClipCache(lambda: load_video_clip(video)) if video is not None else None
+    shared = (
+        ClipCache(_video_loader(video, config.cameras[0], stream))
+        if video is not None and config.cameras
+        else None
+    )
     return {
         camera.channel: camera_media(
-            camera, video=video, shared_video=shared, live_mode=live_mode, idle_seconds=idle_seconds
+            camera,
+            video=video,
+            shared_video=shared,
+            live_mode=live_mode,
+            idle_seconds=idle_seconds,
+            stream=stream,
         )
         for camera in config.cameras
     }

@@ -43,12 +43,19 @@ DEFAULT_MAX_SECONDS = 300.0
 _Raw = list[tuple[tuple[bytes, ...], bool, int, int]]  # (units, keyframe, pts, dts) straight from the demuxer
 
 
-def load_video_clip(path: Path, max_seconds: float = DEFAULT_MAX_SECONDS) -> EncodedClip:
-    """The first `max_seconds` of `path`'s first video stream as a clip that starts on a keyframe."""
+def load_video_clip(
+    path: Path, max_seconds: float = DEFAULT_MAX_SECONDS, *, size: tuple[int, int] | None = None
+) -> EncodedClip:
+    """The first `max_seconds` of `path`'s first video stream as a clip that starts on a keyframe.
+
+    With `size` the frames are scaled to it and transcoded to H.264 (a camera's sub stream).
+    """
     with av.open(str(path)) as container:
         if not container.streams.video:
             raise ValueError(f"{path} has no video stream")
         stream = container.streams.video[0]
+        if size is not None:
+            return _transcode(container, stream, max_seconds, size)
         codec = _PASSTHROUGH.get(stream.codec_context.name)
         if codec is None:
             log.info(
@@ -172,11 +179,14 @@ def _presentation_times(raw: _Raw, shown: list[int], frame_ticks: int) -> _Raw:
 
 
 def _transcode(
-    container: av.container.InputContainer, stream: VideoStream, max_seconds: float
+    container: av.container.InputContainer,
+    stream: VideoStream,
+    max_seconds: float,
+    size: tuple[int, int] | None = None,
 ) -> EncodedClip:
-    """Decode and re-encode to H.264: only for codecs RTP cannot carry as they are."""
+    """Decode and re-encode to H.264: for codecs RTP cannot carry as they are, and for scaled copies."""
     rate = stream.guessed_rate or stream.average_rate or Fraction(25)
-    width, height = stream.codec_context.width & ~1, stream.codec_context.height & ~1
+    width, height = size or (stream.codec_context.width & ~1, stream.codec_context.height & ~1)
     encoder = PatternEncoder("h264", width, height, Fraction(rate))
     frame_ticks = round(CLOCK_RATE / rate)
     units: list[AccessUnit] = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 from vtrack.simulator.onvif.device import Device
 from vtrack.simulator.onvif.soap import SoapFault
 from vtrack.simulator.onvif.xmlns import TDS, TRC, TRP, TRT, TSE, Element, el
+from vtrack.simulator.streams import STREAMS
 
 ONVIF_VERSION = (17, 12)
 SERVICE_NAMESPACES: dict[str, str] = {
@@ -46,7 +47,7 @@ def service_capabilities(device: Device, service: str, parent: Element | None = 
     elif service == "media":
         caps.set("SnapshotUri", "true")
         caps.set("Rotation", "false")
-        el(caps, "trt:ProfileCapabilities", MaximumNumberOfProfiles=str(len(device.cameras)))
+        el(caps, "trt:ProfileCapabilities", MaximumNumberOfProfiles=str(len(STREAMS) * len(device.cameras)))
         el(caps, "trt:StreamingCapabilities", RTPMulticast="false", RTP_TCP="true", RTP_RTSP_TCP="true")
     elif service == "recording":
         caps.set("DynamicRecordings", "false")

@@ -17,6 +17,7 @@ from urllib.parse import quote, urlsplit
 from vtrack import __version__
 from vtrack.simulator.config import CameraSpec, Faults, SimulatorConfig
 from vtrack.simulator.onvif.archive import SearchSessions
+from vtrack.simulator.streams import STREAMS, Stream, live_path, profile_token
 
 # Advertised by the wrong_xaddrs fault: a private address (RFC 1918) that is not routed here. The simulator
 # only ever writes it into responses; no code in the simulator or its tests opens a connection to it.
@@ -142,8 +143,17 @@ class Device:
         """Services this device offers: Profile G's three only on an NVR."""
         return [name for name in SERVICE_PATHS if self.nvr or name not in PROFILE_G_SERVICES]
 
-    def camera_by_token(self, token: str | None) -> CameraSpec | None:
-        return next((camera for camera in self.cameras if camera.token == token), None)
+    def profile_by_token(self, token: str | None) -> tuple[CameraSpec, Stream] | None:
+        """The camera and stream of a media profile: each camera has a main and a sub profile."""
+        return next(
+            (
+                (camera, stream)
+                for camera in self.cameras
+                for stream in STREAMS
+                if profile_token(camera, stream) == token
+            ),
+            None,
+        )
 
     def camera_by_channel(self, channel: int) -> CameraSpec | None:
         return next((camera for camera in self.cameras if camera.channel == channel), None)
@@ -156,8 +166,8 @@ class Device:
         netloc = UNREACHABLE_HOST if parts.port is None else f"{UNREACHABLE_HOST}:{parts.port}"
         return parts._replace(netloc=netloc).geturl()
 
-    def stream_uri(self, camera: CameraSpec) -> str:
-        return self._advertise(self.config.rtsp_url(camera))
+    def stream_uri(self, camera: CameraSpec, stream: Stream = "main") -> str:
+        return self._advertise(self.config.rtsp_url(camera, live_path(self.config.live_path(camera), stream)))
 
     def replay_uri(self, camera: CameraSpec) -> str:
         return self._advertise(self.config.rtsp_url(camera, self.config.replay_path(camera)))

@@ -183,7 +183,12 @@ class DiscoveryResponder:
         await asyncio.sleep(0)  # let the transports finish closing
 
     def _online(self) -> list[Device]:
-        return [device for device in self.devices if not device.faults.offline]
+        """Devices that answer discovery: not offline, and with ONVIF (hence WS-Discovery) switched on."""
+        return [
+            device
+            for device in self.devices
+            if not device.faults.offline and not device.faults.onvif_disabled
+        ]
 
     def _send_group(self, data: bytes) -> None:
         if self._unicast is not None:

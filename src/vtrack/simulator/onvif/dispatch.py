@@ -5,6 +5,12 @@ Authentication accepts what cameras accept: a WS-Security UsernameToken (digest 
 No credentials (or wrong HTTP Digest ones) get HTTP 401 with a Digest challenge and a ter:NotAuthorized
 fault, so HTTP-Digest clients can answer the challenge and WS-Security clients read the fault; a wrong
 UsernameToken gets HTTP 400 and the same fault, as ONVIF Core prescribes for a sender error.
+
+The no_get_services fault plays firmware older than ONVIF 2.0, which predates GetServices and the
+per-service GetServiceCapabilities: those actions get the fault ONVIF Core (5.11.2, generic faults) defines
+for an action a device does not implement, env:Receiver / ter:ActionNotSupported, with HTTP 500 as SOAP
+1.2's HTTP binding gives every non-Sender fault. Like any action such firmware does not know, it is refused
+before credentials are looked at, so a client learns at once that it must use GetCapabilities.
 """
 
 from __future__ import annotations
@@ -29,6 +35,9 @@ from vtrack.simulator.onvif.wsse import check_username_token, has_username_token
 from vtrack.simulator.personas.digest import DigestAuthenticator, Verdict
 
 log = logging.getLogger(__name__)
+
+# Actions added by ONVIF 2.0 (2010), unknown to the older firmware the no_get_services fault plays.
+NEWER_THAN_OLD_FIRMWARE = frozenset({"GetServices", "GetServiceCapabilities"})
 
 SERVICES: dict[str, Service] = {
     service.name: service
@@ -96,6 +105,8 @@ def handle(
         request = parse_request(body)
         action = request.action
         operation = service.operations.get(action) if request.namespace == service.namespace else None
+        if device.faults.no_get_services and action in NEWER_THAN_OLD_FIRMWARE:
+            raise action_not_supported(f"{request.namespace}:{action}")
         if operation is None or not operation.public:
             _authenticate(device, request, http, digest)
         if operation is None or service_name not in device.services():

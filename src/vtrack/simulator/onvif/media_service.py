@@ -1,9 +1,10 @@
-"""The ONVIF Media service (trt, Profile S): one media profile per camera/channel, and its URIs.
+"""The ONVIF Media service (trt, Profile S): two media profiles per camera/channel (main and sub), their URIs.
 
-Each profile carries a video source configuration (the sensor's bounds) and a video encoder configuration
-(codec, resolution, frame rate) matching what the RTSP server sends. Media 1's VideoEncoding enumeration
-predates H.265; like many real H.265 cameras the simulator still reports "H265" there, which clients
-(zeep does not validate enumerations) read as a string.
+Each profile carries a video source configuration (the sensor's bounds, shared by both profiles of a camera)
+and a video encoder configuration (codec, resolution, frame rate) matching what the RTSP server sends on
+that stream. Profiles are listed main then sub for each camera in turn, as cameras and NVRs list them.
+Media 1's VideoEncoding enumeration predates H.265; like many real H.265 cameras the simulator still
+reports "H265" there, which clients (zeep does not validate enumerations) read as a string.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from vtrack.simulator.onvif.device import Device
 from vtrack.simulator.onvif.operations import Operation, Service
 from vtrack.simulator.onvif.soap import invalid_arg
 from vtrack.simulator.onvif.xmlns import TRT, Element, el
+from vtrack.simulator.streams import STREAMS, Stream, profile_name, profile_token, stream_spec
 
 ENCODINGS = {"h264": "H264", "h265": "H265", "mpeg4": "MPEG4"}
 SESSION_TIMEOUT = "PT60S"
@@ -32,16 +34,20 @@ def _resolution(parent: Element, camera: CameraSpec) -> None:
 def video_source_configuration(parent: Element, tag: str, camera: CameraSpec) -> Element:
     config = el(parent, tag, token=f"video_source_config_{camera.channel}")
     el(config, "tt:Name", f"VideoSourceConfig_{camera.channel}")
-    el(config, "tt:UseCount", 1)
+    el(config, "tt:UseCount", len(STREAMS))
     el(config, "tt:SourceToken", f"video_source_{camera.channel}")
     el(config, "tt:Bounds", x="0", y="0", width=str(camera.width), height=str(camera.height))
     return config
 
 
-def video_encoder_configuration(parent: Element, tag: str, camera: CameraSpec) -> Element:
-    config = el(parent, tag, token=f"video_encoder_config_{camera.channel}")
-    el(config, "tt:Name", f"MainStream_{camera.channel}")
+def video_encoder_configuration(
+    parent: Element, tag: str, camera: CameraSpec, stream: Stream = "main"
+) -> Element:
+    suffix = "" if stream == "main" else "_sub"
+    config = el(parent, tag, token=f"video_encoder_config_{camera.channel}{suffix}")
+    el(config, "tt:Name", f"{'MainStream' if stream == 'main' else 'SubStream'}_{camera.channel}")
     el(config, "tt:UseCount", 1)
+    camera = stream_spec(camera, stream)
     el(config, "tt:Encoding", ENCODINGS[camera.codec])
     _resolution(config, camera)
     el(config, "tt:Quality", 5)
@@ -68,32 +74,33 @@ def video_encoder_configuration(parent: Element, tag: str, camera: CameraSpec) -
     return config
 
 
-def profile(parent: Element, tag: str, camera: CameraSpec) -> Element:
-    node = el(parent, tag, token=camera.token, fixed="true")
-    el(node, "tt:Name", camera.name)
+def profile(parent: Element, tag: str, camera: CameraSpec, stream: Stream = "main") -> Element:
+    node = el(parent, tag, token=profile_token(camera, stream), fixed="true")
+    el(node, "tt:Name", profile_name(camera, stream))
     video_source_configuration(node, "tt:VideoSourceConfiguration", camera)
-    video_encoder_configuration(node, "tt:VideoEncoderConfiguration", camera)
+    video_encoder_configuration(node, "tt:VideoEncoderConfiguration", camera, stream)
     return node
 
 
-def _camera(device: Device, request: Element) -> CameraSpec:
+def _profile(device: Device, request: Element) -> tuple[CameraSpec, Stream]:
     token = (request.findtext(f"{{{TRT}}}ProfileToken") or "").strip()
-    camera = device.camera_by_token(token)
-    if camera is None:
+    found = device.profile_by_token(token)
+    if found is None:
         raise invalid_arg("ter:NoProfile", f"No profile with token {token!r}")
-    return camera
+    return found
 
 
 def get_profiles(device: Device, request: Element) -> Element:
     response = el(None, "trt:GetProfilesResponse")
     for camera in device.cameras:
-        profile(response, "trt:Profiles", camera)
+        for stream in STREAMS:
+            profile(response, "trt:Profiles", camera, stream)
     return response
 
 
 def get_profile(device: Device, request: Element) -> Element:
     response = el(None, "trt:GetProfileResponse")
-    profile(response, "trt:Profile", _camera(device, request))
+    profile(response, "trt:Profile", *_profile(device, request))
     return response
 
 
@@ -116,7 +123,8 @@ def get_video_source_configurations(device: Device, request: Element) -> Element
 def get_video_encoder_configurations(device: Device, request: Element) -> Element:
     response = el(None, "trt:GetVideoEncoderConfigurationsResponse")
     for camera in device.cameras:
-        video_encoder_configuration(response, "trt:Configurations", camera)
+        for stream in STREAMS:
+            video_encoder_configuration(response, "trt:Configurations", camera, stream)
     return response
 
 
@@ -131,11 +139,12 @@ def _media_uri(response: Element, uri: str) -> Element:
 
 def get_stream_uri(device: Device, request: Element) -> Element:
     """The camera's live RTSP URL; every transport asked for (UDP, TCP, RTSP, HTTP) gets the same RTSP URL."""
-    return _media_uri(el(None, "trt:GetStreamUriResponse"), device.stream_uri(_camera(device, request)))
+    return _media_uri(el(None, "trt:GetStreamUriResponse"), device.stream_uri(*_profile(device, request)))
 
 
 def get_snapshot_uri(device: Device, request: Element) -> Element:
-    return _media_uri(el(None, "trt:GetSnapshotUriResponse"), device.snapshot_uri(_camera(device, request)))
+    camera, _ = _profile(device, request)
+    return _media_uri(el(None, "trt:GetSnapshotUriResponse"), device.snapshot_uri(camera))
 
 
 def get_service_capabilities(device: Device, request: Element) -> Element:

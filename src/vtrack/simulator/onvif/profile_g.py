@@ -16,6 +16,7 @@ from vtrack.simulator.onvif.device import Device
 from vtrack.simulator.onvif.operations import Operation, Service
 from vtrack.simulator.onvif.soap import SoapFault, invalid_arg
 from vtrack.simulator.onvif.xmlns import TRC, TRP, TSE, TT, Element, el
+from vtrack.simulator.streams import STREAMS, profile_token
 
 
 def xs_datetime(value: datetime) -> str:
@@ -118,7 +119,8 @@ def _in_scope(device: Device, scope: Element | None) -> list[CameraSpec]:
     for camera in device.cameras:
         if recordings and archive.recording_token(camera) not in recordings:
             continue
-        if sources and not sources & {camera.token, f"video_source_{camera.channel}"}:
+        tokens = {profile_token(camera, stream) for stream in STREAMS} | {f"video_source_{camera.channel}"}
+        if sources and not sources & tokens:
             continue
         selected.append(camera)
     return selected

@@ -1,9 +1,13 @@
 """The Dahua persona: the CGI API of Dahua (and Amcrest, Intelbras, ...) devices, behind Digest auth.
 
-Routes: /cgi-bin/magicBox.cgi (getDeviceType, getSerialNo, getSystemInfo, getMachineName, getSoftwareVersion,
-getHardwareVersion, getVendor), /cgi-bin/global.cgi?action=getCurrentTime, /cgi-bin/snapshot.cgi?channel=N
-[&subtype=0|1], /cgi-bin/mediaFileFind.cgi (factory.create, findFile, findNextFile, close, destroy) and
-/cgi-bin/RPC_Loadfile/<FilePath>.
+Routes: /cgi-bin/magicBox.cgi (getDeviceType, getDeviceClass, getSerialNo, getSystemInfo, getMachineName,
+getSoftwareVersion, getHardwareVersion, getVendor, getProductDefinition&name=MaxRemoteInputChannels |
+VideoInputChannels | MaxExtraStream), /cgi-bin/devVideoInput.cgi?action=getCollect (local video inputs),
+/cgi-bin/configManager.cgi?action=getConfig&name=ChannelTitle | Encode | RTSP (dahua_config),
+/cgi-bin/global.cgi?action=getCurrentTime, /cgi-bin/snapshot.cgi?channel=N [&subtype=0|1],
+/cgi-bin/mediaFileFind.cgi (factory.create, findFile, findNextFile, close, destroy) and
+/cgi-bin/RPC_Loadfile/<FilePath>. A camera has one local input and no remote channels; an NVR the reverse,
+so a client counts channels as VideoInputChannels + MaxRemoteInputChannels, as Dahua's own SDK does.
 
 Answers are `key=value` lines ending in CRLF. Anything the firmware does not understand (an unknown
 action, a missing or bad parameter, an unknown finder object) gets HTTP 400 with "Error\\r\\nBad Request!".
@@ -20,10 +24,12 @@ from aiohttp import web
 
 from vtrack.simulator.config import CameraSpec, SimulatorConfig
 from vtrack.simulator.personas.archive import Clock, Segment, utc_now
+from vtrack.simulator.personas.dahua_config import TABLES
 from vtrack.simulator.personas.dahua_find import FinderStore, end_matches, file_path, parse_file_path
-from vtrack.simulator.personas.device import PersonaDevice, rebrand, sub_stream_size
+from vtrack.simulator.personas.device import PersonaDevice, rebrand
 from vtrack.simulator.personas.digest import DigestAuthenticator
 from vtrack.simulator.personas.guard import DeviceGuard, Refusal
+from vtrack.simulator.streams import sub_stream_size
 
 logger = logging.getLogger(__name__)
 
@@ -102,8 +108,37 @@ class DahuaDevice:
                 f"updateSerial={self.model}",
             ],
         }
-        lines = answers.get(request.query.get("action", ""))
+        action = request.query.get("action", "")
+        if action == "getDeviceClass":
+            return text_response([f"class={'NVR' if self._device.is_nvr else 'IPC'}"])
+        if action == "getProductDefinition":
+            return self._product_definition(request.query.get("name", ""))
+        lines = answers.get(action)
         return text_response(lines) if lines is not None else bad_request()
+
+    def _product_definition(self, name: str) -> web.Response:
+        definitions = {
+            "MaxRemoteInputChannels": len(self._device.cameras) if self._device.is_nvr else 0,
+            "VideoInputChannels": self._local_inputs,
+            "MaxExtraStream": 1,
+        }
+        value = definitions.get(name)
+        return text_response([f"table.{name}={value}"]) if value is not None else bad_request()
+
+    @property
+    def _local_inputs(self) -> int:
+        return 0 if self._device.is_nvr else len(self._device.cameras)
+
+    async def video_input(self, request: web.Request) -> web.StreamResponse:
+        if request.query.get("action") != "getCollect":
+            return bad_request()
+        return text_response([f"result={self._local_inputs}"])
+
+    async def config_manager(self, request: web.Request) -> web.StreamResponse:
+        table = TABLES.get(request.query.get("name", ""))
+        if request.query.get("action") != "getConfig" or table is None:
+            return bad_request()
+        return text_response(table(self._device.config, self._device.cameras))
 
     async def global_cgi(self, request: web.Request) -> web.StreamResponse:
         if request.query.get("action") != "getCurrentTime":
@@ -231,6 +266,8 @@ def register(
     )
     router = app.router
     router.add_get("/cgi-bin/magicBox.cgi", guard.protect(dahua.magic_box))
+    router.add_get("/cgi-bin/devVideoInput.cgi", guard.protect(dahua.video_input))
+    router.add_get("/cgi-bin/configManager.cgi", guard.protect(dahua.config_manager))
     router.add_get("/cgi-bin/global.cgi", guard.protect(dahua.global_cgi))
     router.add_get("/cgi-bin/snapshot.cgi", guard.protect(dahua.snapshot))
     router.add_get("/cgi-bin/mediaFileFind.cgi", guard.protect(dahua.media_file_find))

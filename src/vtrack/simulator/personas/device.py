@@ -84,9 +84,3 @@ def rebrand(cameras: list[CameraSpec], manufacturer: str, model: str) -> None:
             camera.manufacturer = manufacturer
         if camera.model == _GENERIC["model"]:
             camera.model = model
-
-
-def sub_stream_size(camera: CameraSpec) -> tuple[int, int]:
-    """The second stream's resolution: 640 wide at the camera's aspect ratio, as typical sub-streams are."""
-    width = min(640, camera.width)
-    return width, max(16, round(width * camera.height / camera.width / 2) * 2)

@@ -1,6 +1,8 @@
 """The Hikvision persona: ISAPI on the device's HTTP port, behind Digest auth, as cameras and NVRs answer it.
 
-Routes: GET /ISAPI/System/deviceInfo, GET /ISAPI/System/time, GET /ISAPI/Streaming/channels/{id}/picture (id =
+Routes: GET /ISAPI/System/deviceInfo, GET /ISAPI/System/time, GET /ISAPI/Security/adminAccesses (the ports of
+the device's services, RTSP among them), GET /ISAPI/Streaming/channels and /ISAPI/Streaming/channels/{id}
+(each stream's name, codec, resolution and frame rate), GET /ISAPI/Streaming/channels/{id}/picture (id =
 channel * 100 + stream: 101 is channel 1's main stream, 102 its sub-stream), and on NVRs the same under
 /ISAPI/ContentMgmt/StreamingProxy/channels/{id}/picture; recording search and download (hikvision_recordings).
 Any other /ISAPI path answers a ResponseStatus "notSupport", as firmware does for features it lacks.
@@ -11,12 +13,19 @@ from __future__ import annotations
 from aiohttp import web
 
 from vtrack.simulator.config import CameraSpec, SimulatorConfig
+from vtrack.simulator.onvif.device import Device
 from vtrack.simulator.personas import hikvision_xml as hx
 from vtrack.simulator.personas.archive import Clock, utc_now
-from vtrack.simulator.personas.device import PersonaDevice, rebrand, sub_stream_size
+from vtrack.simulator.personas.device import PersonaDevice, rebrand
 from vtrack.simulator.personas.digest import DigestAuthenticator
 from vtrack.simulator.personas.guard import DeviceGuard, Refusal
 from vtrack.simulator.personas.hikvision_recordings import HikvisionRecordings
+from vtrack.simulator.personas.hikvision_streaming import (
+    admin_accesses,
+    streaming_channel,
+    streaming_channels,
+)
+from vtrack.simulator.streams import sub_stream_size
 
 CAMERA_MODEL = "DS-2CD2143G2-I"
 
@@ -26,14 +35,19 @@ def brand(cameras: list[CameraSpec]) -> None:
     rebrand(cameras, "Hikvision", CAMERA_MODEL)
 
 
+def digest_realm(identity: Device) -> str:
+    """The realm of the device's Digest challenges, e.g. "IP Camera(00001)": clients spot Hikvision by it."""
+    kind = "NVR" if identity.nvr else "IP Camera"
+    return f"{kind}({identity.serial[-5:]})"
+
+
 class HikvisionDevice:
     def __init__(self, device: PersonaDevice) -> None:
         self._device = device
 
     @property
     def realm(self) -> str:
-        kind = "NVR" if self._device.is_nvr else "IP Camera"
-        return f"{kind}({self._device.identity.serial[-5:]})"
+        return digest_realm(self._device.identity)
 
     async def device_info(self, request: web.Request) -> web.StreamResponse:
         device = self._device
@@ -79,6 +93,27 @@ class HikvisionDevice:
         jpeg = await self._device.snapshot(camera, *size)
         return web.Response(body=jpeg, content_type="image/jpeg")
 
+    async def channels(self, request: web.Request) -> web.StreamResponse:
+        root = streaming_channels(self._device.cameras)
+        return hx.xml_response(root, malformed=self._device.faults().malformed_xml)
+
+    async def channel(self, request: web.Request) -> web.StreamResponse:
+        try:
+            stream_id = int(request.match_info["id"])
+        except ValueError:
+            return hx.error_response(request, 400, 4, "badParameters")
+        camera = self._device.camera(stream_id // 100)
+        if camera is None or stream_id % 100 not in (1, 2):
+            return hx.error_response(request, 404, 4, "notSupport")
+        root = streaming_channel(None, camera, "main" if stream_id % 100 == 1 else "sub")
+        return hx.xml_response(root, malformed=self._device.faults().malformed_xml)
+
+    async def admin_accesses(self, request: web.Request) -> web.StreamResponse:
+        sockname = request.transport.get_extra_info("sockname") if request.transport else None
+        http_port = int(sockname[1]) if sockname else (request.url.port or 80)
+        root = admin_accesses(http_port, self._device.config.rtsp_port)
+        return hx.xml_response(root, malformed=self._device.faults().malformed_xml)
+
     async def not_supported(self, request: web.Request) -> web.StreamResponse:
         return hx.error_response(request, 404, 4, "notSupport")
 
@@ -110,6 +145,9 @@ def register(
     router = app.router
     router.add_get("/ISAPI/System/deviceInfo", guard.protect(hik.device_info))
     router.add_get("/ISAPI/System/time", guard.protect(hik.time))
+    router.add_get("/ISAPI/Security/adminAccesses", guard.protect(hik.admin_accesses))
+    router.add_get("/ISAPI/Streaming/channels", guard.protect(hik.channels))
+    router.add_get("/ISAPI/Streaming/channels/{id}", guard.protect(hik.channel))
     router.add_get("/ISAPI/Streaming/channels/{id}/picture", guard.protect(hik.picture))
     if config.nvr:
         router.add_get("/ISAPI/ContentMgmt/StreamingProxy/channels/{id}/picture", guard.protect(hik.picture))

@@ -118,12 +118,7 @@ class Connection:
     # -- routing and auth ------------------------------------------------------------------------
 
     def _resolve(self, request: Request) -> tuple[Kind, CameraMedia] | None:
-        path = request.path
-        target = self.server.route(path)
-        if target is None and "/" in path:
-            head, _, tail = path.rpartition("/")
-            if tail.lower().startswith("track"):
-                target = self.server.route(head)
+        target = self.server.route(request.url)
         if target is not None and target[1].camera.faults.offline:
             raise CameraOffline
         return target
@@ -194,7 +189,8 @@ class Connection:
             name=media.camera.name,
             clock_range=clock_range,
         )
-        base = request.url.split("?", 1)[0].rstrip("/") + "/"
+        # The whole URL, query included: Dahua's /cam/realmonitor names its stream in the query.
+        base = request.url.rstrip("/") + "/"
         response = self._response(200).add("Content-Type", "application/sdp").add("Content-Base", base)
         response.body = sdp.encode("utf-8")
         return response, None
@@ -258,7 +254,10 @@ class Connection:
         ]
         if unsupported:
             return self._response(551).add("Unsupported", ", ".join(unsupported)), None
-        track_url = request.url.split("?", 1)[0].rstrip("/") + "/" + TRACK
+        # As the client built it from Content-Base: FFmpeg matches RTP-Info to its track by this exact URL.
+        track_url = request.url.rstrip("/") + "/" + TRACK
+        if request.url.rstrip("/").rpartition("/")[2].lower().startswith("track"):
+            track_url = request.url
         if isinstance(session, LiveSession):
             start = await session.play()
             response = self._response(200).add("Session", self._session_header(session))

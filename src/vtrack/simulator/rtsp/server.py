@@ -1,10 +1,10 @@
 """The simulator's RTSP server: one asyncio listener serving every simulated camera by path.
 
-Cameras are told apart by path (`/live/{channel}`, `/replay/{channel}` from SimulatorConfig), like an NVR
-serving its channels. The server owns what is shared across connections: the session table (sessions
-outlive requests and are found by id), one live broadcaster per camera, one replay payload cache per
-camera, the Digest authenticator, and a reaper that ends sessions whose client fell silent or whose
-camera went offline.
+Cameras are told apart by path (`/live/{channel}`, `/live/{channel}/sub`, `/replay/{channel}`, plus the
+persona's vendor paths: see routes.py), like an NVR serving its channels. The server owns what is shared
+across connections: the session table (sessions outlive requests and are found by id), one live
+broadcaster per stream, one replay payload cache per camera, the Digest authenticator, and a reaper that
+ends sessions whose client fell silent or whose camera went offline.
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ from vtrack.simulator.rtsp.auth import Authenticator
 from vtrack.simulator.rtsp.connection import Connection
 from vtrack.simulator.rtsp.live import MAX_BACKLOG, LiveBroadcast
 from vtrack.simulator.rtsp.replay import PayloadCache
-from vtrack.simulator.rtsp.session import Kind, Session
+from vtrack.simulator.rtsp.routes import Target, build_routes
+from vtrack.simulator.rtsp.session import Session
+from vtrack.simulator.streams import Stream, live_path
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,7 @@ class RtspServer:
         config: SimulatorConfig,
         sources: Mapping[int, CameraMedia] | None = None,
         *,
+        sub_sources: Mapping[int, CameraMedia] | None = None,
         session_timeout: float = DEFAULT_SESSION_TIMEOUT,
         allow_basic: bool = False,
         realm: str = "vtrack",
@@ -52,6 +55,14 @@ class RtspServer:
         self.sources: Mapping[int, CameraMedia] = (
             sources if sources is not None else build_camera_media(config, live_mode=live_mode)
         )
+        # Given main sources without sub ones (a test's own media): no sub streams.
+        self.sub_sources: Mapping[int, CameraMedia] = (
+            sub_sources
+            if sub_sources is not None
+            else {}
+            if sources is not None
+            else build_camera_media(config, live_mode=live_mode, stream="sub")
+        )
         self.session_timeout = session_timeout
         self.max_backlog = max_backlog  # bytes a live client may fall behind before it loses frames
         # SO_SNDBUF for client sockets; None keeps the kernel's autotuning (on loopback it lets ~3 MB
@@ -59,14 +70,8 @@ class RtspServer:
         self.send_buffer = send_buffer
         self.auth = Authenticator(realm, allow_basic=allow_basic)
         self.sessions: dict[str, Session] = {}
-        self._routes: dict[str, tuple[Kind, CameraMedia]] = {}
-        for camera in config.cameras:
-            media = self.sources.get(camera.channel)
-            if media is None:
-                continue
-            self._routes[config.live_path(camera).rstrip("/")] = ("live", media)
-            self._routes[config.replay_path(camera).rstrip("/")] = ("replay", media)
-        self._broadcasts: dict[int, LiveBroadcast] = {}
+        self._routes = build_routes(config, self.sources, self.sub_sources)
+        self._broadcasts: dict[tuple[int, Stream], LiveBroadcast] = {}
         self._payload_caches: dict[int, PayloadCache] = {}
         self._server: asyncio.Server | None = None
         self._connections: dict[Connection, asyncio.Event] = {}  # open connections -> "finished" flags
@@ -81,8 +86,8 @@ class RtspServer:
     def port(self) -> int:
         return self._port
 
-    def url(self, camera: CameraSpec, *, replay: bool = False) -> str:
-        path = self.config.replay_path(camera) if replay else self.config.live_path(camera)
+    def url(self, camera: CameraSpec, *, replay: bool = False, stream: Stream = "main") -> str:
+        path = self.config.replay_path(camera) if replay else live_path(self.config.live_path(camera), stream)
         return f"rtsp://{self.host}:{self.port}{path}"
 
     async def start(self) -> None:
@@ -108,7 +113,7 @@ class RtspServer:
                     await finished.wait()
         for session in list(self.sessions.values()):
             await self.end_session(session)
-        for media in self.sources.values():
+        for media in [*self.sources.values(), *self.sub_sources.values()]:
             await media.live.close()
         if self._server is not None:
             await self._server.wait_closed()
@@ -116,8 +121,9 @@ class RtspServer:
 
     # -- shared state for connections ------------------------------------------------------------
 
-    def route(self, path: str) -> tuple[Kind, CameraMedia] | None:
-        return self._routes.get(path.rstrip("/"))
+    def route(self, url: str) -> Target | None:
+        """The stream a request URL (absolute or a path, with its query) names."""
+        return self._routes.resolve(url)
 
     def new_session_id(self) -> str:
         return secrets.token_hex(8).upper()
@@ -128,10 +134,10 @@ class RtspServer:
             session.touch()
 
     def broadcast(self, media: CameraMedia) -> LiveBroadcast:
-        channel = media.camera.channel
-        if channel not in self._broadcasts:
-            self._broadcasts[channel] = LiveBroadcast(media.live)
-        return self._broadcasts[channel]
+        key = (media.camera.channel, media.stream)
+        if key not in self._broadcasts:
+            self._broadcasts[key] = LiveBroadcast(media.live)
+        return self._broadcasts[key]
 
     def payload_cache(self, media: CameraMedia, clip: EncodedClip) -> PayloadCache:
         cache = self._payload_caches.get(media.camera.channel)

@@ -1,0 +1,1 @@
+"""Camera health: periodic checks, the online/degraded/offline state machine, history and retention."""

@@ -1,0 +1,1 @@
+"""Tests of vtrack's own RTSP client."""
