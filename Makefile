@@ -64,6 +64,7 @@ bench: setup
 	$(BIN)/python bench/registry.py
 	$(BIN)/python bench/simulator.py
 	$(BIN)/python bench/health.py
+	$(BIN)/python bench/sync.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -16,6 +16,7 @@ from vtrack.api.errors import install_error_handlers
 from vtrack.api.metrics import MetricsMiddleware, RequestMetrics
 from vtrack.api.request_guard import RejectNulInUrl
 from vtrack.api.routes import (
+    archive,
     audit,
     auth,
     camera_ops,
@@ -28,6 +29,7 @@ from vtrack.api.routes import (
     jobs,
     snapshots,
     sources,
+    sync,
     system,
     users,
 )
@@ -48,6 +50,7 @@ from vtrack.security.signed_urls import UrlSigner
 from vtrack.security.tokens import TokenService
 from vtrack.services import Services
 from vtrack.settings import Settings
+from vtrack.sync.wiring import register_sync
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +97,7 @@ def build_services(settings: Settings) -> Services:
     services.jobs.schedule("jobs.prune", every_seconds=24 * 3600)
     register_health(services)
     register_snapshot_cleanup(services)
+    register_sync(services)
     return services
 
 
@@ -125,10 +129,12 @@ def create_app(settings: Settings, on_admin_password: AdminPasswordCallback | No
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await prepare_database(services, on_admin_password)
         await services.jobs.start()
+        services.sync.start()
         log.info("vtrack %s started on %s", __version__, services.database.engine.url.get_backend_name())
         try:
             yield
         finally:
+            await services.sync.stop()
             await services.jobs.stop()
             await services.http.aclose()
             await services.blobs.close()
@@ -156,6 +162,8 @@ def create_app(settings: Settings, on_admin_password: AdminPasswordCallback | No
         snapshots.router,
         discovery.router,
         sources.router,
+        sync.router,
+        archive.router,
         jobs.router,
         audit.router,
         health.router,

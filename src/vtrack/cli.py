@@ -24,6 +24,7 @@ from rich.table import Table
 
 from vtrack.app import build_services, create_app, prepare_database
 from vtrack.cli_discover import discover_command
+from vtrack.cli_sync import sync_command
 from vtrack.db.migrate import upgrade
 from vtrack.db.repositories.users import UserRepository
 from vtrack.errors import DomainError
@@ -56,6 +57,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(secrets_app, name="secrets")
 app.add_typer(db_app, name="db")
 app.command("discover")(discover_command)
+app.command("sync")(sync_command)
 console = Console()
 err = Console(stderr=True)
 

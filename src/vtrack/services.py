@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import httpx
 from prometheus_client import CollectorRegistry
 
+from vtrack.archive.layout import ArchiveLayout
 from vtrack.blobstore.base import BlobStore
 from vtrack.db.session import Database
 from vtrack.events.bus import EventBus
@@ -18,6 +19,7 @@ from vtrack.security.encryption import Keyring
 from vtrack.security.signed_urls import UrlSigner
 from vtrack.security.tokens import TokenService
 from vtrack.settings import Settings
+from vtrack.sync.service import SyncCoordinator
 
 
 @dataclass
@@ -35,3 +37,5 @@ class Services:
     http: httpx.AsyncClient  # shared by requests to devices (snapshot URLs); closed on shutdown
     events: EventBus = field(default_factory=EventBus)
     health: HealthMonitor = field(init=False)  # set by vtrack.health.jobs.register_health
+    sync: SyncCoordinator = field(init=False)  # set by vtrack.sync.wiring.register_sync
+    archive_layout: ArchiveLayout = field(init=False)  # set by vtrack.sync.wiring.register_sync

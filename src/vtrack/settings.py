@@ -62,6 +62,25 @@ class Settings(BaseSettings):
     s3_region: str | None = None
     s3_access_key_id: str | None = None
     s3_secret_access_key: SecretStr | None = None
+    # Recording archive (step 4): {archive_dir}/{source}/{camera}/{YYYY-MM-DD}/{HHMMSS}-{HHMMSS}.mp4.
+    archive_dir: Path | None = Field(default=None, description="default: data_dir/archive")
+    archive_reserve_gb: float = Field(
+        default=5.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="sync pauses when the archive disk has less free than this (GB)",
+    )
+    archive_reserve_inodes: int = Field(default=10_000, ge=0)
+    retention_max_age_days: int | None = Field(default=None, ge=1, description="per camera; unset: keep")
+    retention_max_gb_per_camera: float | None = Field(
+        default=None, gt=0, allow_inf_nan=False, description="unset: no limit"
+    )
+    # Recording sync (step 4): auto-sync every interval over the lookback window, a few sessions per NVR.
+    sync_interval_seconds: int = Field(default=600, ge=30, le=7 * 24 * 3600)
+    sync_lookback_hours: float = Field(default=24, gt=0, le=24 * 90)
+    sync_device_concurrency: int = Field(default=2, ge=1, le=32)
+    sync_chunk_minutes: float = Field(default=10, gt=0, le=24 * 60)
+    sync_request_timeout_seconds: float = Field(default=20, gt=0, le=600)
 
     @field_validator("timezone")
     @classmethod
@@ -108,6 +127,10 @@ class Settings(BaseSettings):
     @property
     def resolved_blob_dir(self) -> Path:
         return self.blob_dir if self.blob_dir is not None else self.data_dir / "blobs"
+
+    @property
+    def resolved_archive_dir(self) -> Path:
+        return self.archive_dir if self.archive_dir is not None else self.data_dir / "archive"
 
     @property
     def snapshot_ttl(self) -> timedelta:

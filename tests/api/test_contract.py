@@ -103,6 +103,7 @@ class Seeder:
         self.schema = schema
         self.camera_url = camera_url  # a simulated camera: test-connection and snapshots succeed on it
         self.snapshot_links: dict[str, dict[str, str]] = {}
+        self._download_source: str | None = None
         login = schema["/api/v1/auth/login"]["POST"].Case(
             body={"username": "admin", "password": ADMIN_PASSWORD}
         )
@@ -111,6 +112,12 @@ class Seeder:
         tokens = response.json()["data"]
         self.headers = {"Authorization": f"Bearer {tokens['accessToken']}"}
         self.refresh_token = str(tokens["refreshToken"])
+
+    def download_source(self) -> str:
+        """One source for every generated download request (made once, outside the strategies)."""
+        if self._download_source is None:
+            self._download_source = self.source()
+        return self._download_source
 
     def create(self, path: str, body: dict[str, Any], status: int = 201) -> str:
         response = self.schema[path]["POST"].Case(body=body).call(headers=self.headers)
@@ -128,6 +135,14 @@ class Seeder:
         """A saved RTSP source (saving probes the stream: the simulated camera answers)."""
         body = {"name": f"Seed source {next(_unique)}", "type": "rtsp", "rtsp_url": self.camera_url}
         return self.create("/api/v1/sources", body)
+
+    def sync_job(self) -> str:
+        """A sync run of a seeded source (its device is the simulated camera: the run ends quickly)."""
+        path = "/api/v1/sources/{source_id}/sync"
+        case = self.schema[path]["POST"].Case(path_parameters={"source_id": self.source()}, body={})
+        response = case.call(headers=self.headers)
+        assert response.status_code == 202, response.text
+        return str(response.json()["data"]["jobId"])
 
     def discovery(self) -> str:
         body = {"hosts": "127.0.0.1", "ports": "9", "ws_discovery": False}  # a closed loopback port
@@ -164,6 +179,10 @@ class Seeder:
             "job_id": self.discovery,
             "snapshot_id": self.snapshot,
         }
+        if operation.path == "/api/v1/download-nvr-videos":
+            self.download_source()
+        if operation.path.startswith("/api/v1/sync/"):
+            makers["job_id"] = self.sync_job
         return {name: makers[name]() for name in makers if f"{{{name}}}" in operation.path}
 
 
@@ -205,6 +224,11 @@ def make_valid(case: Case, seeder: Seeder) -> Case:
         body["data"] = _import_file(str(fmt))
     if case.operation.path == "/api/v1/jobs":
         body["name"] = "audit.prune"
+    if case.operation.path == "/api/v1/download-nvr-videos":
+        body.update(
+            source_id=seeder.download_source(), start="2026-01-01T00:00:00Z", end="2026-01-01T00:01:00Z"
+        )
+        body.pop("cameras", None)
     return case
 
 
@@ -239,8 +263,8 @@ def contract_test(
 
 @pytest.fixture(scope="module")
 def camera_url() -> Iterator[str]:
-    with simulator_process() as urls:
-        yield urls[0].replace("rtsp://", "rtsp://admin:admin123@")
+    with simulator_process() as site:
+        yield str(site["rtsp"][0]).replace("rtsp://", "rtsp://admin:admin123@")
 
 
 def test_api_contract(api_schema: OpenApiSchema, camera_url: str) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vtrack.api.envelope import ErrorBody, ErrorEnvelope
+from vtrack.archive.errors import ArchiveFullError, ArchiveUnavailableError
 from vtrack.errors import (
     ConflictError,
     DomainError,
@@ -29,6 +30,8 @@ _STATUS: dict[type[DomainError], int] = {
     NotFoundError: 404,
     ConflictError: 409,
     UpstreamError: 502,
+    ArchiveFullError: 507,
+    ArchiveUnavailableError: 503,
     InvalidInputError: 422,
     PermissionDeniedError: 403,
     AuthenticationError: 401,

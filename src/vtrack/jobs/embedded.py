@@ -157,12 +157,17 @@ class EmbeddedRunner:
         spec = self.registry.specs[name]
         last_write = 0.0
 
-        async def report(fraction: float, message: str | None = None) -> None:
+        async def report(
+            fraction: float, message: str | None = None, details: dict[str, Any] | None = None
+        ) -> None:
             nonlocal last_write
             now = time.monotonic()
             if now - last_write >= _PROGRESS_INTERVAL or fraction >= 1.0:
                 last_write = now
-                await self._set(run_id, progress=max(0.0, min(1.0, fraction)), message=message)
+                values: dict[str, Any] = {"progress": max(0.0, min(1.0, fraction)), "message": message}
+                if details is not None:
+                    values["result"] = details
+                await self._set(run_id, **values)
 
         try:
             await self._set(run_id, status="running", started_at=utcnow())

@@ -14,7 +14,11 @@ JobResult = dict[str, Any] | None
 
 
 class ProgressReporter(Protocol):
-    async def __call__(self, fraction: float, message: str | None = None) -> None: ...
+    """`details` (bytes done, speed, ETA, ...) is readable as the run's result while it runs."""
+
+    async def __call__(
+        self, fraction: float, message: str | None = None, details: dict[str, Any] | None = None
+    ) -> None: ...
 
 
 @dataclass

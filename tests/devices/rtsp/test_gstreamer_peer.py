@@ -6,9 +6,6 @@ from tests/peers/gst_rtsp_server.py: `videotestsrc ! x264enc ! rtph264pay`, open
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
 import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -16,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.peers.system_python import SYSTEM_PYTHON, system_python_peer
 from vtrack.devices.rtsp import RtspAuthError, probe_stream
 
-SYSTEM_PYTHON = "/usr/bin/python3"
 SERVER = Path(__file__).parents[2] / "peers" / "gst_rtsp_server.py"
 USER, SECRET = "viewer", "s3cret:pass"
 
@@ -46,32 +43,10 @@ async def gst_server() -> AsyncIterator[GstServer]:
         pytest.skip(
             "GStreamer's RTSP server with gi is not installed for /usr/bin/python3 (make setup installs it)"
         )
-    process = await asyncio.create_subprocess_exec(
-        SYSTEM_PYTHON,
-        str(SERVER),
-        "--user",
-        USER,
-        "--password",
-        SECRET,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    try:
-        assert process.stdout is not None
-        ports = json.loads(await asyncio.wait_for(process.stdout.readline(), 30))
+    async with system_python_peer(SERVER, "--user", USER, "--password", SECRET) as ports:
         yield GstServer(
             f"rtsp://127.0.0.1:{ports['port']}/stream", f"rtsp://127.0.0.1:{ports['secure_port']}/stream"
         )
-    finally:
-        assert process.stdin is not None
-        process.stdin.close()  # the server quits when its stdin closes
-        try:
-            await asyncio.wait_for(process.wait(), 5)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-            await process.wait()
 
 
 async def test_probe_decodes_gstreamers_h264(gst_server: GstServer) -> None:

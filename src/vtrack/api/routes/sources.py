@@ -17,6 +17,7 @@ from vtrack.registry.source_schemas import SourceCreate, SourceType, SourceUpdat
 from vtrack.registry.sources import SourceService
 from vtrack.security.audit import Auditor
 from vtrack.services import Services
+from vtrack.sync.wiring import source_saved
 
 router = APIRouter(prefix="/sources", tags=["sources"], responses=error_responses(401, 403, 422))
 
@@ -47,6 +48,7 @@ async def create_source(
     body: SourceCreate, _: SourcesWrite, services: ServicesDep, session: SessionDep, audit: AuditorDep
 ) -> Envelope[SourceOut]:
     source = await _service(services, session, audit).create(body)
+    await source_saved(session, services, source, list(source.selected_cameras))
     return ok(await _out(session, source))
 
 
@@ -68,6 +70,7 @@ async def update_source(
 ) -> Envelope[SourceOut]:
     service = _service(services, session, audit)
     source = await service.update(await service.get(source_id), body)
+    await source_saved(session, services, source, list(source.selected_cameras))
     return ok(await _out(session, source))
 
 

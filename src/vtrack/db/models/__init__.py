@@ -5,6 +5,7 @@ from vtrack.db.models.cameras import Camera, CameraGroup, CameraHealth, CameraSn
 from vtrack.db.models.events import SystemEvent
 from vtrack.db.models.jobs import JobRun
 from vtrack.db.models.sources import VideoSource
+from vtrack.db.models.sync import DownloadedFile, Recording, SyncStatus
 from vtrack.db.models.users import Role, User
 
 __all__ = [
@@ -13,8 +14,11 @@ __all__ = [
     "CameraGroup",
     "CameraHealth",
     "CameraSnapshot",
+    "DownloadedFile",
     "JobRun",
+    "Recording",
     "Role",
+    "SyncStatus",
     "SystemEvent",
     "User",
     "VideoSource",

@@ -6,8 +6,9 @@ VideoInputChannels | MaxExtraStream), /cgi-bin/devVideoInput.cgi?action=getColle
 /cgi-bin/configManager.cgi?action=getConfig&name=ChannelTitle | Encode | RTSP (dahua_config),
 /cgi-bin/global.cgi?action=getCurrentTime, /cgi-bin/snapshot.cgi?channel=N [&subtype=0|1],
 /cgi-bin/mediaFileFind.cgi (factory.create, findFile, findNextFile, close, destroy) and
-/cgi-bin/RPC_Loadfile/<FilePath>. A camera has one local input and no remote channels; an NVR the reverse,
-so a client counts channels as VideoInputChannels + MaxRemoteInputChannels, as Dahua's own SDK does.
+/cgi-bin/RPC_Loadfile/<FilePath> (whole, or a Range of it: see ranges.py). A camera has one local input
+and no remote channels; an NVR the reverse, so a client counts channels as VideoInputChannels +
+MaxRemoteInputChannels, as Dahua's own SDK does.
 
 Answers are `key=value` lines ending in CRLF. Anything the firmware does not understand (an unknown
 action, a missing or bad parameter, an unknown finder object) gets HTTP 400 with "Error\\r\\nBad Request!".
@@ -29,6 +30,7 @@ from vtrack.simulator.personas.dahua_find import FinderStore, end_matches, file_
 from vtrack.simulator.personas.device import PersonaDevice, rebrand
 from vtrack.simulator.personas.digest import DigestAuthenticator
 from vtrack.simulator.personas.guard import DeviceGuard, Refusal
+from vtrack.simulator.personas.ranges import file_response
 from vtrack.simulator.streams import sub_stream_size
 
 logger = logging.getLogger(__name__)
@@ -239,7 +241,7 @@ class DahuaDevice:
             logger.info("RPC_Loadfile: no such file %s", path)
             return web.Response(status=404, body=b"Error\r\nNot Found!\r\n", headers=_TEXT_HEADERS)
         data = await self._device.recording(segment)
-        return web.Response(body=data, headers={"Content-Type": "Application/octet-stream"})
+        return file_response(request, data, {"Content-Type": "Application/octet-stream"})
 
 
 def register(

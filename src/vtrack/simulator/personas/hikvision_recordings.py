@@ -6,7 +6,8 @@ remain after this page, "OK" on the last page and "NO MATCHES" when nothing matc
 items in this page, not the total, so clients page by adding it to their position until they stop seeing MORE.
 
 A track ID is channel * 100 + stream; recordings exist on the main-stream tracks (101, 201, ...). Each match
-carries a playbackURI naming the file (track, start, end, name, size) that the download endpoint takes back.
+carries a playbackURI naming the file (track, start, end, name, size) that the download endpoint takes back,
+whole or from a byte offset (Range, for resuming; see ranges.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from aiohttp import web
 from vtrack.simulator.personas import hikvision_xml as hx
 from vtrack.simulator.personas.archive import Segment
 from vtrack.simulator.personas.device import PersonaDevice
+from vtrack.simulator.personas.ranges import file_response
 from vtrack.simulator.personas.safe_xml import XmlError, child, children, local_name, parse_untrusted, text_of
 
 logger = logging.getLogger(__name__)
@@ -187,9 +189,10 @@ class HikvisionRecordings:
         if segment is None:
             return hx.error_response(request, 404, 4, "notFound")
         data = await self._device.recording(segment)
-        return web.Response(
-            body=data,
-            headers={
+        return file_response(
+            request,
+            data,
+            {
                 "Content-Type": "video/mp4",
                 "Content-Disposition": f'attachment; filename="{file_name(segment)}.mp4"',
             },
