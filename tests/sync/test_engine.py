@@ -212,3 +212,18 @@ async def test_a_killed_runs_stale_part_files_are_swept_and_fresh_ones_kept(
     os.utime(stale, (old, old))
     await engine(database, tmp_path, FakeNvr()).run(SyncRequest(source_id, *HOUR))
     assert not stale.exists() and fresh.exists()
+
+
+async def test_a_cameras_own_retention_limit_wins_over_the_default(
+    database: Database, tmp_path: Path
+) -> None:
+    source_id, cameras = await make_source(database, cameras=2)
+    async with database.transaction() as session:
+        first = await session.get(Camera, cameras[0])
+        assert first is not None
+        first.retention_max_gb = 12_000 / 1e9  # room for two 6,000-byte files; camera 2 keeps the default
+    outcome = await engine(database, tmp_path, FakeNvr(), max_bytes_per_camera=4 * 6000).run(
+        SyncRequest(source_id, *HOUR)
+    )
+    kept = {c: [r for r in await files(database) if r.camera_id == c and r.state == "done"] for c in cameras}
+    assert (len(kept[cameras[0]]), len(kept[cameras[1]])) == (2, 4) and outcome.retention_deleted == 6

@@ -93,6 +93,8 @@ Secret = Annotated[str, Field(max_length=255)]
 GroupId = Annotated[str, Field(min_length=1, max_length=36)]
 Sensitivity = Annotated[float, Field(ge=0.0, le=1.0)]
 Fps = Annotated[int, Field(ge=1, le=240)]
+RetentionDays = Annotated[int, Field(ge=1, le=36_500, description="delete archive files older than this")]
+RetentionGb = Annotated[float, Field(gt=0, le=1_000_000, allow_inf_nan=False, description="archive cap, GB")]
 CodecName = Annotated[Codec, BeforeValidator(_codec)]
 
 
@@ -118,6 +120,8 @@ class CameraCreate(StrictInput):
     is_active: bool = True
     enable_detection: bool = False
     detection_sensitivity: Sensitivity = 0.7
+    retention_max_age_days: RetentionDays | None = None
+    retention_max_gb: RetentionGb | None = None
 
 
 class CameraUpdate(StrictInput):
@@ -140,6 +144,8 @@ class CameraUpdate(StrictInput):
     is_active: bool | None = None
     enable_detection: bool | None = None
     detection_sensitivity: Sensitivity | None = None
+    retention_max_age_days: RetentionDays | None = None
+    retention_max_gb: RetentionGb | None = None
 
 
 class CameraStateUpdate(StrictInput):

@@ -15,6 +15,7 @@ from vtrack.db.types import utcnow
 from vtrack.sync.plan import Chunk
 
 STALE_PART = timedelta(minutes=10)
+GB = 10**9
 
 
 class LocalArchive:
@@ -57,15 +58,22 @@ class LocalArchive:
         await asyncio.to_thread(discard_partial, part)
 
     async def apply_retention(self, camera: Camera, files: list[DownloadedFile]) -> list[str]:
-        """Only files the index knows (state done) are ever deleted; one already gone counts as deleted."""
-        if self.max_age is None and self.max_bytes is None:
+        """Only files the index knows (state done) are ever deleted; one already gone counts as deleted.
+
+        The camera's own limits, where set, win over the defaults.
+        """
+        max_age = (
+            timedelta(days=camera.retention_max_age_days) if camera.retention_max_age_days else self.max_age
+        )
+        max_bytes = int(camera.retention_max_gb * GB) if camera.retention_max_gb else self.max_bytes
+        if max_age is None and max_bytes is None:
             return []
         archived = [
             ArchivedFile(f.id, f.path, f.size_bytes or 0, f.range_start, f.range_end)
             for f in files
             if f.state == "done"
         ]
-        doomed = set(plan_retention(archived, utcnow(), self.max_age, self.max_bytes))
+        doomed = set(plan_retention(archived, utcnow(), max_age, max_bytes))
         result = await apply_retention(self.layout, [f for f in archived if f.id in doomed])
         return list(result.deleted)
 

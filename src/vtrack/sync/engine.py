@@ -209,7 +209,7 @@ class SyncEngine:
         errors = [r for r in results if isinstance(r, BaseException)]
         if errors:
             raise next((e for e in errors if isinstance(e, SyncAuthError)), errors[0])
-        outcome.retention_deleted = await self._retention(cameras)
+        outcome.retention_deleted = await self.apply_retention(cameras)
         return outcome
 
     async def _search(
@@ -353,7 +353,8 @@ class SyncEngine:
         if report is not None:
             await report(progress)
 
-    async def _retention(self, cameras: list[Camera]) -> int:
+    async def apply_retention(self, cameras: list[Camera]) -> int:
+        """Each camera's archive trimmed to its limits; the rows of deleted files become `deleted`."""
         deleted = 0
         for camera in cameras:
             async with self.database.transaction() as session:

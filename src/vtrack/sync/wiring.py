@@ -13,8 +13,9 @@ from vtrack.archive.layout import ArchiveLayout
 from vtrack.db.models import VideoSource
 from vtrack.db.repositories.sync import SyncRepository
 from vtrack.db.types import utcnow
+from vtrack.jobs.registry import JobContext, JobResult
 from vtrack.registry.sources import SOURCE_PASSWORD
-from vtrack.sync.archive_adapter import LocalArchive
+from vtrack.sync.archive_adapter import GB, LocalArchive
 from vtrack.sync.engine import EngineOptions, SyncEngine
 from vtrack.sync.fetchers import DeviceFetching
 from vtrack.sync.service import SyncCoordinator, register_sync_job
@@ -22,7 +23,7 @@ from vtrack.sync.service import SyncCoordinator, register_sync_job
 if TYPE_CHECKING:
     from vtrack.services import Services
 
-GB = 10**9
+RETENTION_JOB = "archive.retention"
 SYNCABLE = frozenset({"onvif", "nvr", "hikvision", "dahua"})  # a bare RTSP URL has no recordings to pull
 
 
@@ -66,6 +67,17 @@ def register_sync(services: Services) -> SyncCoordinator:
         interval_seconds=settings.sync_interval_seconds,
     )
     register_sync_job(services.job_registry, services.sync)
+
+    @services.job_registry.register(
+        RETENTION_JOB, "Trim every camera's archive to its retention limits (also done after each sync)"
+    )
+    async def retention(ctx: JobContext) -> JobResult:
+        async with services.database.session() as session:
+            cameras = list(await SyncRepository(session).archived_cameras())
+        return {"cameras": len(cameras), "deleted": await build_engine(services).apply_retention(cameras)}
+
+    # Sources whose sync is off (or failing) are trimmed too.
+    services.jobs.schedule(RETENTION_JOB, every_seconds=24 * 3600)
     return services.sync
 
 

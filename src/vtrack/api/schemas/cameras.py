@@ -42,6 +42,8 @@ class CameraOut(ApiModel):
     serial_number: str | None
     firmware: str | None
     capabilities: list[str]
+    retention_max_age_days: int | None
+    retention_max_gb: float | None
     created_at: datetime
     updated_at: datetime
 
@@ -77,6 +79,8 @@ class CameraOut(ApiModel):
             serial_number=camera.serial_number,
             firmware=camera.firmware,
             capabilities=[str(c) for c in camera.capabilities or []],
+            retention_max_age_days=camera.retention_max_age_days,
+            retention_max_gb=camera.retention_max_gb,
             created_at=camera.created_at,
             updated_at=camera.updated_at,
         )

@@ -69,6 +69,9 @@ class Camera(IdMixin, TimestampMixin, Base):
     health_failures: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     health_successes: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # This camera's archive limits; unset: the VTRACK_RETENTION_* defaults apply.
+    retention_max_age_days: Mapped[int | None] = mapped_column(Integer)
+    retention_max_gb: Mapped[float | None] = mapped_column(Float)
 
     group: Mapped[CameraGroup | None] = relationship(lazy="joined")
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vtrack.db.models import DownloadedFile, Recording, SyncStatus
+from vtrack.db.models import Camera, DownloadedFile, Recording, SyncStatus
 from vtrack.db.types import utcnow
 
 
@@ -95,3 +95,8 @@ class SyncRepository:
             if state == "done":
                 archived = int(size or 0)
         return counts, archived
+
+    async def archived_cameras(self) -> Sequence[Camera]:
+        """Cameras that have files in the archive."""
+        has_files = select(DownloadedFile.camera_id).where(DownloadedFile.state == "done").distinct()
+        return (await self.session.execute(select(Camera).where(Camera.id.in_(has_files)))).scalars().all()
