@@ -167,23 +167,30 @@ async def one_worker() -> AsyncIterator[ThreadPoolExecutor]:
     pool.shutdown(wait=True)
 
 
-async def test_stalled_stream_returns_near_its_timeout(
-    cameras: Cameras, one_worker: ThreadPoolExecutor
-) -> None:
-    """The stall fault stops the video after ~1 s; 40 frames at 15 fps would take ~2.7 s."""
-    timeout = 2.0
+async def stall(
+    cameras: Cameras, worker: ThreadPoolExecutor, seconds: float
+) -> tuple[StreamTest, float, float]:
+    """Test the stalling camera for 40 frames; the result, when it came, and when its worker ended."""
     started = time.monotonic()
     result = await check_stream(
         cameras.url(STALLING),
         username=USERNAME,
         password=PASSWORD,
-        timeout=timeout,
+        timeout=seconds,
         frames=40,
-        executor=one_worker,
+        executor=worker,
     )
     returned = time.monotonic() - started
-    await asyncio.to_thread(one_worker.shutdown, wait=True)
-    worker_done = time.monotonic() - started
+    await asyncio.to_thread(worker.shutdown, wait=True)
+    return result, returned, time.monotonic() - started
+
+
+async def test_stalled_stream_returns_near_its_timeout(
+    cameras: Cameras, one_worker: ThreadPoolExecutor
+) -> None:
+    """The stall fault stops the video after ~1 s; 40 frames at 15 fps would take ~2.7 s."""
+    timeout = 2.0
+    result, returned, worker_done = await stall(cameras, one_worker, timeout)
     assert_failed(result, "timeout")
     assert "stalled" in result.message
     assert returned < timeout + 1.0, returned
@@ -197,18 +204,7 @@ async def test_caller_stops_waiting_at_the_deadline_even_while_a_read_blocks(
 ) -> None:
     """Timeout 1.5 s, read gap 1 s: the stall (~1 s in) blocks a read until ~2 s, past the deadline."""
     timeout = 1.5
-    started = time.monotonic()
-    result = await check_stream(
-        cameras.url(STALLING),
-        username=USERNAME,
-        password=PASSWORD,
-        timeout=timeout,
-        frames=40,
-        executor=one_worker,
-    )
-    returned = time.monotonic() - started
-    await asyncio.to_thread(one_worker.shutdown, wait=True)
-    worker_done = time.monotonic() - started
+    result, returned, worker_done = await stall(cameras, one_worker, timeout)
     assert_failed(result, "timeout")
     assert returned < timeout + GRACE + 0.3, returned
     assert worker_done < timeout + Deadline(timeout).read_gap + 0.5, worker_done
