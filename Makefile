@@ -60,11 +60,14 @@ DEMO_VIDEO := ../shared/data/people_walk_720p50.avi
 demo: setup
 	$(BIN)/vtrack demo $(if $(wildcard $(DEMO_VIDEO)),--video $(DEMO_VIDEO))
 
+# The cloud sync benchmark measures against Debian's rclone; only `make bench` needs it.
 bench: setup
+	@dpkg -s rclone >/dev/null 2>&1 || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends rclone
 	$(BIN)/python bench/registry.py
 	$(BIN)/python bench/simulator.py
 	$(BIN)/python bench/health.py
 	$(BIN)/python bench/sync.py
+	$(BIN)/python bench/cloud_sync.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -14,6 +14,7 @@ from vtrack.events.bus import EventBus
 from vtrack.health.monitor import HealthMonitor
 from vtrack.jobs.embedded import EmbeddedRunner
 from vtrack.jobs.registry import JobRegistry
+from vtrack.registry.cloud_accounts import CloudAccounts
 from vtrack.security.accounts import Authenticator
 from vtrack.security.encryption import Keyring
 from vtrack.security.signed_urls import UrlSigner
@@ -39,3 +40,4 @@ class Services:
     health: HealthMonitor = field(init=False)  # set by vtrack.health.jobs.register_health
     sync: SyncCoordinator = field(init=False)  # set by vtrack.sync.wiring.register_sync
     archive_layout: ArchiveLayout = field(init=False)  # set by vtrack.sync.wiring.register_sync
+    cloud: CloudAccounts = field(init=False)  # set by vtrack.sync.wiring.register_sync

@@ -81,6 +81,16 @@ class Settings(BaseSettings):
     sync_device_concurrency: int = Field(default=2, ge=1, le=32)
     sync_chunk_minutes: float = Field(default=10, gt=0, le=24 * 60)
     sync_request_timeout_seconds: float = Field(default=20, gt=0, le=600)
+    # Cloud sources (step 5). Each provider's OAuth app, registered by the operator with the provider:
+    # {"dropbox": {"client_id": "...", "client_secret": "..."}, "onedrive": {...}, "google_drive": {...}}.
+    cloud_clients: dict[str, dict[str, str]] = Field(default_factory=dict)
+    # Base URLs over the providers' defaults (a regional Ezviz host, a proxy, a test fake):
+    # {"dropbox": {"api": "https://...", "content": "..."}}.
+    cloud_urls: dict[str, dict[str, str]] = Field(default_factory=dict)
+    public_url: str = Field(
+        default="http://127.0.0.1:8000", description="how browsers reach vtrack (OAuth redirects come back)"
+    )
+    cloud_concurrency: int = Field(default=8, ge=1, le=64, description="downloads at once per cloud source")
 
     @field_validator("timezone")
     @classmethod

@@ -66,6 +66,18 @@ EXCLUDED |= {
     ("PATCH", "/api/v1/sources/{source_id}"),
     ("POST", "/api/v1/sources/{source_id}/probe"),
     ("POST", "/api/v1/discovery"),
+    # A provider's API (its default, real address) is called with app keys or to start a sign-in.
+    ("POST", "/api/v1/cloud/{provider_name}/accounts"),
+    ("POST", "/api/v1/cloud/{provider_name}/auth"),
+    ("POST", "/api/v1/cloud/{provider_name}/device/poll"),
+}
+
+# Fuzzed here for crashes and schema conformance, but a success needs a signed-in cloud account (a
+# provider's consent, a valid state): tests/api/test_cloud_oauth_api.py drives them to success.
+NEEDS_PROVIDER = {
+    "GET /api/v1/cloud/{provider_name}/oauth/callback",
+    "GET /api/v1/cloud/{provider_name}/list_folders",
+    "DELETE /api/v1/cloud/accounts/{account_id}",
 }
 
 Case = schemathesis.Case[Any]
@@ -291,7 +303,11 @@ def test_api_contract(api_schema: OpenApiSchema, camera_url: str) -> None:
     assert not failures, f"{len(failures)} contract failure(s) in {elapsed:.0f}s:\n\n" + "\n\n".join(failures)
     assert len(statuses) >= 25, sorted(statuses)
     # Every operation was reached with a success at least once, so 2xx bodies were checked everywhere.
-    never_succeeded = sorted(label for label, codes in statuses.items() if not any(c < 300 for c in codes))
+    never_succeeded = sorted(
+        label
+        for label, codes in statuses.items()
+        if not any(c < 300 for c in codes) and label not in NEEDS_PROVIDER
+    )
     assert not never_succeeded, {label: statuses[label] for label in never_succeeded}
     # The admin can still work after the run: nothing generated locked it out.
     me = api_schema["/api/v1/auth/me"]["GET"].Case().call(headers=seeder.headers)

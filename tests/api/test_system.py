@@ -19,7 +19,10 @@ from vtrack.services import Services
 # Snapshot files are fetched by <img> tags, which carry no token: a signed, expiring link is the credential
 # (tests/api/test_camera_ops_api.py shows a forged or swapped link is refused).
 SNAPSHOT_FILE = "/api/v1/snapshots/{snapshot_id}/{variant}"
-PUBLIC_API = {"/api/v1/auth/login", "/api/v1/auth/refresh", SNAPSHOT_FILE}
+# The provider redirects the user's browser (no API token) to the OAuth callback; its single-use state,
+# bound to the signed-in user who started, is the credential (tests/api/test_cloud_oauth_api.py).
+OAUTH_CALLBACK = "/api/v1/cloud/{provider_name}/oauth/callback"
+PUBLIC_API = {"/api/v1/auth/login", "/api/v1/auth/refresh", SNAPSHOT_FILE, OAUTH_CALLBACK}
 CAMERA_ROUTE = "/api/v1/cameras/{camera_id}"
 
 
@@ -143,7 +146,7 @@ async def test_every_api_endpoint_but_login_and_refresh_needs_a_token(
                 assert response.headers["www-authenticate"] == "Bearer"
                 error = response.json()
                 assert error["success"] is False and error["error"]["code"] == "unauthorized", error
-        for path in sorted(PUBLIC_API - {SNAPSHOT_FILE}):
+        for path in sorted(PUBLIC_API - {SNAPSHOT_FILE, OAUTH_CALLBACK}):
             # Reachable without a token: an empty body is a validation error, not an authentication one.
             response = await anonymous.post(path, json={})
             assert response.status_code == 422, (path, response.text)

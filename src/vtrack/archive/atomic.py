@@ -10,12 +10,15 @@ half a recording under a real name.
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import hashlib
 import logging
 import os
 import re
 import secrets
 import stat
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -29,6 +32,7 @@ from vtrack.archive.layout import DIR_MODE
 log = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True) if sys.platform == "linux" else None
 _PARTIAL = re.compile(r"^\..+\.[0-9a-f]{16}\.part$")
 
 
@@ -49,6 +53,39 @@ def commit_partial(temp: Path, final: Path) -> None:
     _fsync_path(temp)
     os.replace(temp, final)
     _fsync_path(final.parent)
+
+
+def rename_partial(temp: Path, final: Path) -> None:
+    """Rename without the fsyncs: for batches, made durable together by one `sync_filesystem` call.
+
+    Whoever indexes the file must not record it as archived before that call returns.
+    """
+    os.replace(temp, final)
+
+
+def sync_filesystem(path: Path) -> None:
+    """syncfs(2) on `path`'s filesystem: one flush for a whole batch of files instead of two fsyncs each."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        syncfs = getattr(_LIBC, "syncfs", None)
+        if syncfs is None:
+            os.sync()
+        elif syncfs(fd) != 0:
+            error = ctypes.get_errno()
+            raise OSError(error, os.strerror(error), str(path))
+    finally:
+        os.close(fd)
+
+
+def start_writeback(fd: int) -> None:
+    """sync_file_range(2) WRITE: the kernel starts writing the dirty pages now, without waiting.
+
+    Called as a download goes, it overlaps the disk's work with the network's, so the batch's final
+    `sync_filesystem` waits for the last megabytes only. A no-op where the call does not exist.
+    """
+    call = getattr(_LIBC, "sync_file_range", None)
+    if call is not None:
+        call(fd, ctypes.c_int64(0), ctypes.c_int64(0), 2)  # SYNC_FILE_RANGE_WRITE
 
 
 def discard_partial(temp: Path) -> None:

@@ -77,6 +77,7 @@ Name = Annotated[
     str, Field(min_length=1, max_length=255), AfterValidator(_plain_text), AfterValidator(_non_blank)
 ]
 ShortText = Annotated[str, Field(max_length=255), AfterValidator(_plain_text)]
+FolderPath = Annotated[str, Field(max_length=2048), AfterValidator(_plain_text)]
 LongText = Annotated[str, Field(max_length=1000), AfterValidator(_plain_text)]
 RtspUrl = Annotated[
     str,

@@ -2,8 +2,9 @@
 
 - `changes(cursor)`: what is new or changed since a cursor the connector gave earlier (None: everything),
   one page at a time, with the cursor to save after the page is archived. Providers with a real change
-  feed (Dropbox, Graph delta, Drive changes) map onto it directly; listing-only stores (a folder, S3)
-  use a watermark of modification time and key, which is why a page is always sorted by it.
+  feed (Dropbox, Graph delta, Drive changes) map onto it directly. Listing-only stores (a folder, S3)
+  page through a full listing each run and leave novelty to the sync engine's index (id, size, hash):
+  a time watermark would miss files written in the same second as it.
 - `open(file, offset)`: the file's bytes from `offset`, so a cut download resumes where it stopped.
 - `refresh()`: renew short-lived credentials (OAuth access tokens); a no-op for keys that do not expire.
 - `rate_limit`: what the provider allows, for the engine's pacing and its backoff on 429 / Retry-After.
@@ -37,6 +38,7 @@ class RemoteFile:
     modified: datetime  # aware UTC
     content_hash: str | None = None  # ETag, content_hash, md5Checksum: what the provider gives
     content_type: str | None = None
+    recorded_start: datetime | None = None  # camera clouds: when the recording begins (its MP4's time zero)
 
 
 @dataclass(frozen=True)
@@ -63,14 +65,20 @@ class Connector(Protocol):
 
     async def close(self) -> None: ...
 
+    async def account(self) -> str:
+        """The connection test: who these credentials are (account, bucket, folder), or DeviceError."""
+        ...
 
-def watermark(file: RemoteFile) -> str:
-    """A listing cursor: everything after this (modified, id) has not been seen."""
-    return f"{file.modified.isoformat()}|{file.id}"
+
+@dataclass(frozen=True)
+class Folder:
+    """One entry of the lazy folder tree a user picks what to sync from."""
+
+    id: str  # what to pass back as `parent` (a path, or the provider's folder id)
+    name: str
+    path: str  # display path, "/"-separated
+    has_children: bool | None = None  # None: unknown until opened
 
 
-def after_watermark(file: RemoteFile, cursor: str | None) -> bool:
-    if not cursor:
-        return True
-    when, _, key = cursor.partition("|")
-    return (file.modified.isoformat(), file.id) > (when, key)
+class FolderBrowser(Protocol):
+    async def list_folders(self, parent: str | None) -> list[Folder]: ...

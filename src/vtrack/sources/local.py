@@ -12,7 +12,8 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from vtrack.sources.base import ChangePage, RateLimit, RemoteFile, after_watermark, is_video, watermark
+from vtrack.devices.errors import DeviceError
+from vtrack.sources.base import ChangePage, Folder, RateLimit, RemoteFile, is_video
 
 _CHUNK = 1024 * 1024
 
@@ -43,10 +44,12 @@ class LocalFolderConnector:
         return sorted(found, key=lambda f: (f.modified.isoformat(), f.id))
 
     async def changes(self, cursor: str | None, page_size: int = 1000) -> ChangePage:
-        files = [f for f in await asyncio.to_thread(self._scan) if after_watermark(f, cursor)]
-        page = files[:page_size]
-        next_cursor = watermark(page[-1]) if page else (cursor or "")
-        return ChangePage(page, next_cursor, has_more=len(files) > page_size)
+        """One page of a full scan (the cursor is the offset into it); the engine's index decides novelty."""
+        offset = int(cursor) if cursor and cursor.isdigit() else 0
+        files = await asyncio.to_thread(self._scan)
+        end = offset + page_size
+        more = len(files) > end
+        return ChangePage(files[offset:end], str(end) if more else "", has_more=more)
 
     async def open(self, file: RemoteFile, offset: int = 0) -> AsyncIterator[bytes]:
         path = (self.root / file.id).resolve()
@@ -65,3 +68,34 @@ class LocalFolderConnector:
 
     async def close(self) -> None:
         return None
+
+    async def account(self) -> str:
+        """The connection test: the folder exists and can be read."""
+        readable = await asyncio.to_thread(
+            lambda: self.root.is_dir() and os.access(self.root, os.R_OK | os.X_OK)
+        )
+        if not readable:
+            raise DeviceError(f"{self.root} is not a readable folder on the server", "not_found")
+        return str(self.root)
+
+    async def list_folders(self, parent: str | None) -> list[Folder]:
+        base = (self.root / (parent or "")).resolve()
+        if not base.is_relative_to(self.root.resolve()):
+            raise DeviceError(f"{parent} is outside the source folder", "not_found")
+
+        def scan() -> list[Folder]:
+            entries = sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith("."))
+            return [
+                Folder(
+                    p.relative_to(self.root.resolve()).as_posix(),
+                    p.name,
+                    p.relative_to(self.root.resolve()).as_posix(),
+                    any(c.is_dir() for c in p.iterdir()),
+                )
+                for p in entries
+            ]
+
+        try:
+            return await asyncio.to_thread(scan)
+        except OSError as exc:
+            raise DeviceError(f"{base}: {exc.strerror or exc}", "not_found") from None

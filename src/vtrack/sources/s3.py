@@ -1,7 +1,9 @@
 """Amazon S3 and S3-compatible stores (MinIO, Wasabi, R2, B2: any `endpoint_url`) as a source.
 
-S3 lists keys in name order and has no change feed, so a sync lists the prefix (1,000 keys a request)
-and keeps what is newer than its watermark; a no-change re-sync costs one listing, as rclone's does.
+S3 has no change feed, so every sync is one listing pass over the prefix (1,000 keys a request) and the
+sync engine's index (key, size, ETag) decides what is new, as rclone compares with its destination. A
+time watermark would be cheaper to filter but wrong: LastModified has one-second resolution, and a
+multipart upload is dated by its start, so objects would slip in behind it.
 Downloads use Range requests, so a cut one resumes at its offset. boto3 is synchronous: every call runs
 in a worker thread, with one client per connector (botocore clients are thread-safe).
 """
@@ -9,6 +11,7 @@ in a worker thread, with one client per connector (botocore clients are thread-s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
@@ -17,9 +20,16 @@ from botocore.config import Config  # type: ignore[import-untyped]
 from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
 from vtrack.devices.errors import DeviceError
-from vtrack.sources.base import ChangePage, RateLimit, RemoteFile, after_watermark, is_video, watermark
+from vtrack.sources.base import (
+    ChangePage,
+    Folder,
+    RateLimit,
+    RemoteFile,
+    is_video,
+)
 
 _CHUNK = 1024 * 1024
+_WHOLE = 8 * _CHUNK
 _AUTH_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "ExpiredToken"}
 
 
@@ -64,56 +74,97 @@ class S3Connector:
         self._client: Any = session.client("s3", endpoint_url=endpoint_url, config=config)
         self.where = f"s3://{bucket}/{self.prefix}"
 
-    def _list(self) -> list[RemoteFile]:
-        files: list[RemoteFile] = []
-        token: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": self.prefix, "MaxKeys": 1000}
-            if token:
-                kwargs["ContinuationToken"] = token
-            page = cast(dict[str, Any], self._client.list_objects_v2(**kwargs))
-            for item in page.get("Contents", []):
-                key = str(item["Key"])
-                if key.endswith("/") or not is_video(key):
-                    continue
-                etag = str(item.get("ETag", "")).strip('"') or None
-                files.append(
-                    RemoteFile(key, key[len(self.prefix) :], int(item["Size"]), item["LastModified"], etag)
+    def _page(self, token: str | None, page_size: int) -> tuple[list[RemoteFile], str | None]:
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": self.prefix, "MaxKeys": page_size}
+        if token:
+            kwargs["ContinuationToken"] = token
+        page = cast(dict[str, Any], self._client.list_objects_v2(**kwargs))
+        files = []
+        for item in page.get("Contents", []):
+            key = str(item["Key"])
+            if key.endswith("/") or not is_video(key):
+                continue
+            etag = str(item.get("ETag", "")).strip('"')
+            files.append(
+                RemoteFile(
+                    key, key[len(self.prefix) :], int(item["Size"]), item["LastModified"], f"etag:{etag}"
                 )
-            if not page.get("IsTruncated"):
-                return files
-            token = str(page["NextContinuationToken"])
+            )
+        return files, str(page["NextContinuationToken"]) if page.get("IsTruncated") else None
 
     async def changes(self, cursor: str | None, page_size: int = 1000) -> ChangePage:
+        """One page of a full listing pass; the cursor is S3's continuation token ("" once the pass ends)."""
         try:
-            listed = await asyncio.to_thread(self._list)
+            files, token = await asyncio.to_thread(self._page, cursor or None, min(page_size, 1000))
         except (BotoCoreError, ClientError) as exc:
             raise s3_error(exc, self.where) from None
-        fresh = sorted(
-            (f for f in listed if after_watermark(f, cursor)), key=lambda f: (f.modified.isoformat(), f.id)
-        )
-        page = fresh[:page_size]
-        return ChangePage(
-            page, watermark(page[-1]) if page else (cursor or ""), has_more=len(fresh) > page_size
-        )
+        return ChangePage(files, token or "", has_more=token is not None)
 
     async def open(self, file: RemoteFile, offset: int = 0) -> AsyncIterator[bytes]:
         kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": file.id}
         if offset:
             kwargs["Range"] = f"bytes={offset}-"
+        where = f"{self.where}{file.path}"
+        if file.size - offset <= _WHOLE:  # most camera clips: one worker-thread hop for the whole object
+            yield await asyncio.to_thread(self._get_whole, kwargs, where)
+            return
         try:
             response = await asyncio.to_thread(self._client.get_object, **kwargs)
         except (BotoCoreError, ClientError) as exc:
-            raise s3_error(exc, f"{self.where}{file.path}") from None
+            raise s3_error(exc, where) from None
         body = response["Body"]
         try:
             while chunk := await asyncio.to_thread(body.read, _CHUNK):
                 yield chunk
+        except (BotoCoreError, OSError) as exc:
+            raise s3_error(exc, where) from None
         finally:
             body.close()
 
+    def _get_whole(self, kwargs: dict[str, Any], where: str) -> bytes:
+        try:
+            response = self._client.get_object(**kwargs)
+            with contextlib.closing(response["Body"]) as body:
+                return bytes(body.read())
+        except (BotoCoreError, ClientError, OSError) as exc:
+            raise s3_error(exc, where) from None
+
     async def refresh(self) -> None:
         return None  # access keys do not expire
+
+    async def account(self) -> str:
+        """The connection test: the bucket exists and these keys may list it."""
+        try:
+            await asyncio.to_thread(
+                self._client.list_objects_v2, Bucket=self.bucket, Prefix=self.prefix, MaxKeys=1
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise s3_error(exc, self.where) from None
+        return self.where
+
+    async def list_folders(self, parent: str | None) -> list[Folder]:
+        """ "Folders" are common prefixes under `parent` (a prefix below the source's own)."""
+        base = self.prefix + (parent.strip("/") + "/" if parent and parent.strip("/") else "")
+
+        def common_prefixes() -> list[str]:
+            prefixes: list[str] = []
+            kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": base, "Delimiter": "/"}
+            while True:
+                page = cast(dict[str, Any], self._client.list_objects_v2(**kwargs))
+                prefixes += [str(item["Prefix"]) for item in page.get("CommonPrefixes", [])]
+                if not page.get("IsTruncated"):
+                    return prefixes
+                kwargs["ContinuationToken"] = page["NextContinuationToken"]
+
+        try:
+            found = await asyncio.to_thread(common_prefixes)
+        except (BotoCoreError, ClientError) as exc:
+            raise s3_error(exc, self.where) from None
+        folders = []
+        for prefix in found:
+            relative = prefix[len(self.prefix) :].rstrip("/")
+            folders.append(Folder(relative, relative.rsplit("/", 1)[-1], relative, None))
+        return folders
 
     async def close(self) -> None:
         await asyncio.to_thread(self._client.close)

@@ -13,12 +13,15 @@ class SyncProgress:
     segments_done: int = 0
     segments_failed: int = 0
     bytes_done: int = 0
+    bytes_total: int = 0  # cloud files: their sizes are known before the download, media seconds are not
     media_seconds_total: float = 0.0
     media_seconds_done: float = 0.0
     started: float = field(default_factory=time.monotonic)
 
     @property
     def fraction(self) -> float:
+        if self.media_seconds_total <= 0 and self.bytes_total > 0:
+            return min(1.0, self.bytes_done / self.bytes_total)
         if self.media_seconds_total <= 0:
             return 1.0 if self.segments_total == 0 else (self.segments_done / self.segments_total)
         return min(1.0, self.media_seconds_done / self.media_seconds_total)
@@ -50,6 +53,7 @@ class SyncProgress:
             "segments_done": self.segments_done,
             "segments_failed": self.segments_failed,
             "bytes_done": self.bytes_done,
+            "bytes_total": self.bytes_total,
             "media_seconds_total": round(self.media_seconds_total, 1),
             "media_seconds_done": round(self.media_seconds_done, 1),
             "speed_bytes_per_second": round(self.speed_bytes_per_second),

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 # Its own generator: jitter must not draw from (or disturb) the random module's shared state.
 _JITTER = random.SystemRandom()
-TRANSIENT_KINDS = frozenset({"unreachable", "timeout", "protocol", "error"})
+TRANSIENT_KINDS = frozenset({"unreachable", "timeout", "protocol", "error", "throttled"})
 
 
 @dataclass(frozen=True)

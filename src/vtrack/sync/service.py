@@ -19,7 +19,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,13 +30,19 @@ from vtrack.db.types import utcnow
 from vtrack.devices.errors import DeviceError
 from vtrack.jobs.embedded import EmbeddedRunner
 from vtrack.jobs.registry import JobContext, JobRegistry, JobResult
-from vtrack.sync.engine import ProgressCallback, SyncAuthError, SyncEngine, SyncOutcome, SyncRequest
+from vtrack.sync.engine import ProgressCallback, SyncAuthError, SyncOutcome, SyncRequest
 from vtrack.sync.progress import SyncProgress
 
 log = logging.getLogger(__name__)
 
 SYNC_JOB = "sync.source"
 MAX_BACKOFF = timedelta(hours=6)
+
+
+class Engine(Protocol):
+    """A device engine (sync/engine.py) or a cloud one (sync/cloud.py): the coordinator runs either."""
+
+    async def run(self, request: SyncRequest, report: ProgressCallback | None = None) -> SyncOutcome: ...
 
 
 class SyncParams(BaseModel):
@@ -53,7 +59,7 @@ class SyncCoordinator:
         self,
         database: Database,
         jobs: EmbeddedRunner,
-        engine: Callable[[], SyncEngine],
+        engine: Callable[[], Engine],
         *,
         lookback: timedelta,
         interval_seconds: int,

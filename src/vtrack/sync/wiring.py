@@ -11,12 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from vtrack.archive.disk import DiskGuard
 from vtrack.archive.layout import ArchiveLayout
 from vtrack.db.models import VideoSource
+from vtrack.db.repositories.sources import SourceRepository
 from vtrack.db.repositories.sync import SyncRepository
 from vtrack.db.types import utcnow
 from vtrack.jobs.registry import JobContext, JobResult
+from vtrack.registry.cloud_accounts import CloudAccounts
 from vtrack.registry.sources import SOURCE_PASSWORD
+from vtrack.sources.providers import CLOUD_TYPES
 from vtrack.sync.archive_adapter import GB, LocalArchive
-from vtrack.sync.engine import EngineOptions, SyncEngine
+from vtrack.sync.cloud import CloudOptions, CloudSyncEngine
+from vtrack.sync.engine import EngineOptions, ProgressCallback, SyncEngine, SyncOutcome, SyncRequest
 from vtrack.sync.fetchers import DeviceFetching
 from vtrack.sync.service import SyncCoordinator, register_sync_job
 
@@ -24,7 +28,8 @@ if TYPE_CHECKING:
     from vtrack.services import Services
 
 RETENTION_JOB = "archive.retention"
-SYNCABLE = frozenset({"onvif", "nvr", "hikvision", "dahua"})  # a bare RTSP URL has no recordings to pull
+DEVICE_SYNCABLE = frozenset({"onvif", "nvr", "hikvision", "dahua"})  # a bare RTSP URL has no recordings
+SYNCABLE = DEVICE_SYNCABLE | CLOUD_TYPES
 
 
 def build_engine(services: Services, guard: DiskGuard | None = None) -> SyncEngine:
@@ -52,6 +57,30 @@ def build_engine(services: Services, guard: DiskGuard | None = None) -> SyncEngi
     return SyncEngine(services.database, password_of, fetching.search, fetching.fetch, archive, options)
 
 
+def build_cloud_engine(services: Services, guard: DiskGuard | None = None) -> CloudSyncEngine:
+    return CloudSyncEngine(
+        services.database,
+        services.cloud.connector,
+        services.archive_layout,
+        guard or DiskGuard.from_settings(services.settings),
+        CloudOptions(concurrency=services.settings.cloud_concurrency),
+    )
+
+
+class SourceEngines:
+    """Each run goes to the engine of its source's kind: recorded time from devices, files from clouds."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def run(self, request: SyncRequest, report: ProgressCallback | None = None) -> SyncOutcome:
+        async with self.services.database.session() as session:
+            source = await SourceRepository(session).get(request.source_id)
+        if source is not None and source.source_type in CLOUD_TYPES:
+            return await build_cloud_engine(self.services).run(request, report)
+        return await build_engine(self.services).run(request, report)
+
+
 def register_sync(services: Services) -> SyncCoordinator:
     settings = services.settings
     if settings.archive_dir is None:
@@ -59,10 +88,11 @@ def register_sync(services: Services) -> SyncCoordinator:
         # is never created here: writing into an empty mount point would fill the system disk instead.
         settings.resolved_archive_dir.mkdir(mode=0o750, parents=True, exist_ok=True)
     services.archive_layout = ArchiveLayout(settings.resolved_archive_dir, settings.timezone)
+    services.cloud = CloudAccounts(services.database, services.keyring, settings)
     services.sync = SyncCoordinator(
         services.database,
         services.jobs,
-        lambda: build_engine(services),
+        lambda: SourceEngines(services),
         lookback=timedelta(hours=settings.sync_lookback_hours),
         interval_seconds=settings.sync_interval_seconds,
     )

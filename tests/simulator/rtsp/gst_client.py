@@ -5,8 +5,8 @@
 
 Builds `rtspsrc ! decodebin ! fakesink` and writes one JSON object to stdout: whether the pipeline
 reached PLAYING, how many decoded buffers arrived, their caps, whether the stream ended (EOS), the
-seconds between the first and last buffer, and any error. Exits when N buffers arrived, on error, on end
-of stream or after --timeout seconds.
+seconds between the first and last buffer, and any error. Exits when N buffers arrived and the pipeline
+reached PLAYING, on error, on end of stream or after --timeout seconds.
 
 With --replay-range the PLAY request carries the ONVIF replay headers (Require: onvif-replay,
 Range: clock=..., Rate-Control: no), added through rtspsrc's `before-send` signal.
@@ -109,7 +109,14 @@ def main() -> int:
                 result["first_pts"] = buffer.pts
             result["last_pts"] = buffer.pts
         if result["buffers"] >= args.buffers:
-            GLib.idle_add(loop.quit)
+            GLib.idle_add(quit_when_done)
+
+    def quit_when_done() -> bool:
+        """Quit once N buffers arrived and the PLAYING state change was seen: the handoff that counts the
+        last buffer can run before the bus delivers the pipeline's (asynchronous) PLAYING message."""
+        if result["playing"]:
+            loop.quit()
+        return False
 
     sink.connect("handoff", on_handoff)
 
@@ -144,6 +151,8 @@ def main() -> int:
             _old, new, _pending = message.parse_state_changed()
             if new == Gst.State.PLAYING:
                 result["playing"] = True
+                if result["buffers"] >= args.buffers:
+                    loop.quit()
         return True
 
     sought: list[bool] = []

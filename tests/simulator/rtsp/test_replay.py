@@ -178,3 +178,28 @@ async def test_unknown_require_tag_is_refused(server: RtspServer) -> None:
     reply = await client.open_stream({"Require": "onvif-replay, com.example.teleport"})
     await client.close()
     assert reply.status == 551 and reply.header("unsupported") == "com.example.teleport"
+
+
+async def test_play_reply_range_starts_at_the_first_frame_and_leaves_the_end_open(server: RtspServer) -> None:
+    """`Range: clock=FIRST-`: the end of a replay is signalled in-band (E/T flags, then RTCP BYE), never as
+    an end time. Given one, GStreamer's rtspsrc sets an npt-stop on its jitterbuffer, which then arms an
+    estimated-EOS timer while draining; when a fast replay has arrived whole before that, the EOS from
+    the BYE waits on that timer forever and rtspsrc never posts EOS (the old flaky MPEG-4 replay)."""
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1, hours=5)
+    url = server.url(server.config.cameras[2], replay=True)
+    client = RtspClient(url, USERNAME, PASSWORD)
+    await client.connect()
+    headers = {
+        "Require": "onvif-replay",
+        "Range": f"clock={clock(start)}-{clock(start + timedelta(seconds=3))}",
+        "Rate-Control": "no",
+    }
+    reply = await client.open_stream(headers)
+    packets = await collect(client)
+    await client.close()
+    assert reply.status == 200, reply
+    value = reply.header("range")
+    assert value.startswith("clock=") and value.endswith("-"), value
+    first = datetime.fromisoformat(value[len("clock=") : -1])  # 20261120T080000[.5]Z, ISO 8601 basic
+    assert abs(first.timestamp() - ntp_seconds(packets[0])) < 0.001
+    assert packets[-1].extension[8] & 0x50 == 0x50  # the end still comes in-band: E and T on the last packet

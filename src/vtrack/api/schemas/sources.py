@@ -26,6 +26,8 @@ class SourceOut(ApiModel):
     last_error: str | None
     probed_at: datetime | None
     config: dict[str, Any]
+    owner_id: str | None
+    account_id: str | None
     created_at: datetime
     updated_at: datetime
 
@@ -48,6 +50,8 @@ class SourceOut(ApiModel):
             last_error=source.last_error,
             probed_at=source.probed_at,
             config=dict(source.config),
+            owner_id=source.owner_id,
+            account_id=source.account_id,
             created_at=source.created_at,
             updated_at=source.updated_at,
         )

@@ -2,6 +2,7 @@
 
 from vtrack.db.models.audit import AuditEntry
 from vtrack.db.models.cameras import Camera, CameraGroup, CameraHealth, CameraSnapshot
+from vtrack.db.models.cloud import CloudAccount, CloudFile, OAuthState
 from vtrack.db.models.events import SystemEvent
 from vtrack.db.models.jobs import JobRun
 from vtrack.db.models.sources import VideoSource
@@ -14,8 +15,11 @@ __all__ = [
     "CameraGroup",
     "CameraHealth",
     "CameraSnapshot",
+    "CloudAccount",
+    "CloudFile",
     "DownloadedFile",
     "JobRun",
+    "OAuthState",
     "Recording",
     "Role",
     "SyncStatus",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vtrack.db.base import Base, IdMixin, TimestampMixin
@@ -30,3 +30,10 @@ class VideoSource(IdMixin, TimestampMixin, Base):
     probed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(String(16), default="ok", nullable=False)
     last_error: Mapped[str | None] = mapped_column(String(1000))
+    # Cloud sources belong to the user who connected them (device sources: None, shared by the site).
+    owner_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    account_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("cloud_accounts.id", ondelete="SET NULL")
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vtrack.db.base import Base, IdMixin, TimestampMixin
@@ -87,3 +87,4 @@ class SyncStatus(TimestampMixin, Base):
     error: Mapped[str | None] = mapped_column(String(1000))
     error_kind: Mapped[str | None] = mapped_column(String(32))
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    cursor: Mapped[str | None] = mapped_column(Text)  # a cloud connector's change cursor, saved per page

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vtrack.db.models import Camera, VideoSource
@@ -24,8 +24,13 @@ class SourceRepository:
             query = query.where(VideoSource.id != except_id)
         return (await self.session.execute(query.limit(1))).first() is not None
 
-    async def search(self, page: int, page_size: int, source_type: str | None = None) -> Page[VideoSource]:
+    async def search(
+        self, page: int, page_size: int, source_type: str | None = None, visible_to: str | None = None
+    ) -> Page[VideoSource]:
+        """`visible_to`: a non-admin's user id; they see shared (device) sources and their own cloud ones."""
         query = select(VideoSource).order_by(VideoSource.name)
+        if visible_to is not None:
+            query = query.where(or_(VideoSource.owner_id.is_(None), VideoSource.owner_id == visible_to))
         if source_type is not None:
             query = query.where(VideoSource.source_type == source_type)
         return await paginate(self.session, query, page, page_size)

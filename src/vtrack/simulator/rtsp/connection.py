@@ -290,9 +290,13 @@ class Connection:
         if first is None:
             return self._response(457), None
         response = self._response(200).add("Session", self._session_header(session))
-        first_time = datetime_from_ticks(first.time)
-        last_time = datetime_from_ticks(min(end, high))
-        response.add("Range", f"clock={clock_time(first_time)}-{clock_time(last_time)}")
+        # Open-ended on purpose: where the range stops is told in-band (the last packet's E and T flags,
+        # then an RTCP BYE), never as an end time here. Given an end, GStreamer's rtspsrc hands the
+        # jitterbuffer an npt-stop and it arms an estimated-EOS timer while it drains; when a fast replay
+        # has arrived whole before that (the client still building its decoder), nothing wakes the
+        # jitterbuffer's timer thread again and the EOS from the BYE waits on that timer forever
+        # (GStreamer 1.22: rtspsrc never posts EOS, and even setting the pipeline to NULL stalls).
+        response.add("Range", f"clock={clock_time(datetime_from_ticks(first.time))}-")
         response.add("RTP-Info", f"url={track_url};seq={replay.seq};rtptime={replay.rtp_time(first.time)}")
         response.add("Rate-Control", "yes" if rate_control else "no")
         if request.header("Scale"):

@@ -1,0 +1,186 @@
+"""Moving one cloud file into the archive: resumable download, hash, optional HLS-to-MP4 remux, atomic commit.
+
+The `.part` name is derived from the file's archive path (not random as for device chunks), so a run that
+was cut, or an attempt that failed mid-way, finds the bytes already fetched and asks the provider only
+for the rest (HTTP Range through `Connector.open(file, offset)`). It keeps the leading dot and the
+16-hex-digit token of vtrack.archive.atomic, so the archive's sweep removes one that nobody resumes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import shutil
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+
+from vtrack.archive.atomic import discard_partial, rename_partial, sha256_file, start_writeback
+from vtrack.archive.layout import DIR_MODE, ArchiveLayout
+from vtrack.archive.names import sanitise_name
+from vtrack.devices.errors import DeviceError
+from vtrack.media.remux import RemuxError, remux_file
+from vtrack.sources.base import Connector, RemoteFile
+
+REMUXED = frozenset({".ts", ".m2ts", ".dav"})  # camera-cloud HLS (MPEG-TS) and Dahua files become MP4
+
+
+@dataclass(frozen=True)
+class Transferred:
+    size_bytes: int
+    sha256: str
+    resumed_from: int = 0
+
+
+class ArchivePaths:
+    """{root}/{source}/{the file's folders and name below the synced root}, each part made safe.
+
+    Paths are built lexically from sanitised parts (no separators, no "..") under the jailed source
+    folder; each directory is then checked once per run against symlinks pointing out of the archive,
+    rather than resolving every file's whole path (a page of a thousand clips shares a few folders).
+    """
+
+    def __init__(self, layout: ArchiveLayout, source_name: str) -> None:
+        self.layout = layout
+        self.source_dir = layout.source_dir(source_name)
+        self._checked: set[Path] = set()
+
+    def final(self, remote_path: str) -> Path:
+        pieces = PurePosixPath(remote_path).parts
+        parts = [sanitise_name(part) for part in pieces if part not in ("/", "", ".", "..")]
+        if not parts:
+            raise DeviceError(f"the provider gave an empty file path ({remote_path!r})", "protocol")
+        path = self.source_dir.joinpath(*parts)
+        if path.suffix.lower() in REMUXED:
+            path = path.with_suffix(".mp4")
+        if path.parent not in self._checked:
+            self.layout.resolve(self.relative(path.parent))  # raises ArchivePathError if it escapes
+            self._checked.add(path.parent)
+        return path
+
+    def relative(self, path: Path) -> str:
+        return path.relative_to(self.layout.root).as_posix()
+
+
+def resume_path(final: Path) -> Path:
+    token = hashlib.sha256(final.name.encode()).hexdigest()[:16]
+    return final.with_name(f".{final.name}.{token}.part")
+
+
+class _PartWriter:
+    """Appends to the `.part` and hashes as it goes, in whichever worker thread calls it.
+
+    A resumed part is hashed from its start on the first write, so the digest is always the whole file's
+    and nothing is read twice for a fresh download.
+    """
+
+    def __init__(self, part: Path, offset: int) -> None:
+        self.part = part
+        self.offset = offset
+        self.digest = hashlib.sha256()
+        self.started = False
+
+    def write(self, chunks: list[bytes]) -> None:
+        if not self.started:
+            self.part.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+            if self.offset:
+                with self.part.open("rb") as existing:
+                    while block := existing.read(1 << 20):
+                        self.digest.update(block)
+            self.started = True
+        with self.part.open("ab") as handle:
+            for chunk in chunks:
+                self.digest.update(chunk)
+                handle.write(chunk)
+            handle.flush()
+            start_writeback(handle.fileno())
+
+    def finish(self, chunks: list[bytes], final: Path | None) -> str:
+        """The last bytes, then (for a file kept as it is) the rename; durable at the batch's sync."""
+        self.write(chunks)
+        if final is not None:
+            rename_partial(self.part, final)
+        return self.digest.hexdigest()
+
+
+def _offset(part: Path, size: int) -> int:
+    try:
+        have = part.stat().st_size
+    except FileNotFoundError:
+        return 0
+    if size and have > size:  # not this version's bytes: start over
+        discard_partial(part)
+        return 0
+    return have
+
+
+async def download(
+    connector: Connector,
+    file: RemoteFile,
+    final: Path,
+    progress: Callable[[int], Awaitable[None]],
+) -> Transferred:
+    """Fetch `file` to `final` (resuming a `.part` left before); whole at `final`, or not there at all.
+
+    The rename is not fsynced here: the engine makes a page of files durable with one filesystem sync
+    before their rows say `done`.
+    """
+    part = resume_path(final)
+    offset = await asyncio.to_thread(_offset, part, file.size)
+    writer = _PartWriter(part, offset)
+    received = offset
+    pending: list[bytes] = []
+    pending_bytes = 0
+    async for chunk in connector.open(file, offset):
+        pending.append(chunk)
+        pending_bytes += len(chunk)
+        received += len(chunk)
+        if pending_bytes >= 1 << 20:  # write in megabytes: one thread hop per MB, not per packet
+            await asyncio.to_thread(writer.write, pending)
+            pending, pending_bytes = [], 0
+            await progress(received)
+    if file.size and received != file.size:
+        await asyncio.to_thread(writer.write, pending)
+        if received > file.size:
+            await asyncio.to_thread(discard_partial, part)
+        raise DeviceError(f"{file.path}: got {received} bytes of {file.size}", "protocol")
+    remux = final.suffix == ".mp4" and PurePosixPath(file.path).suffix.lower() in REMUXED
+    digest = await asyncio.to_thread(writer.finish, pending, None if remux else final)
+    await progress(received)
+    if remux:
+        return await _remux_commit(part, final, offset, file.recorded_start or file.modified)
+    return Transferred(received, digest, offset)
+
+
+async def _remux_commit(part: Path, final: Path, offset: int, start: datetime) -> Transferred:
+    mp4 = final.with_name(f".{final.name}.{os.urandom(8).hex()}.part")
+    try:
+        await asyncio.to_thread(remux_file, part, mp4, start=start)
+    except RemuxError as error:
+        await asyncio.to_thread(discard_partial, mp4)
+        await asyncio.to_thread(discard_partial, part)  # refetching the same bytes would fail the same way
+        raise DeviceError(str(error), "protocol") from None
+    digest = await asyncio.to_thread(sha256_file, mp4)
+    size = (await asyncio.to_thread(mp4.stat)).st_size
+    await asyncio.to_thread(rename_partial, mp4, final)
+    await asyncio.to_thread(discard_partial, part)
+    return Transferred(size, digest, offset)
+
+
+def link_copy(existing: Path, final: Path) -> None:
+    """An identical file already archived: a hard link (no bytes), or a copy across filesystems."""
+    final.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    temp = final.with_name(f".{final.name}.{os.urandom(8).hex()}.part")
+    try:
+        os.link(existing, temp)
+    except OSError:
+        shutil.copyfile(existing, temp)
+    rename_partial(temp, final)
+
+
+def move(existing: Path, final: Path) -> None:
+    """The provider moved or renamed the file: so does the archive (same filesystem, atomic)."""
+    final.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    os.replace(existing, final)
