@@ -26,9 +26,11 @@ from vtrack.db.session import Database
 from vtrack.db.types import utcnow
 from vtrack.devices.errors import DeviceError
 from vtrack.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from vtrack.registry.sources import SOURCE_PASSWORD
 from vtrack.security.encryption import Keyring
 from vtrack.settings import Settings
 from vtrack.sources.base import Connector
+from vtrack.sources.http import StaticToken
 from vtrack.sources.oauth import (
     DeviceCode,
     OAuthClient,
@@ -46,7 +48,6 @@ from vtrack.sources.providers import Provider, SignIn, provider
 
 ACCOUNT_SECRET = "cloud.account"  # noqa: S105  (AEAD labels, not secrets)
 OAUTH_VERIFIER = "cloud.oauth_verifier"  # noqa: S105
-SOURCE_SECRET = "source.password"  # noqa: S105  (the same label as device sources: one column, one meaning)
 SIGN_IN_TTL = timedelta(minutes=10)
 DEVICE_REDIRECT = "urn:vtrack:device-code"
 
@@ -160,7 +161,10 @@ class CloudAccounts:
         return await self._save_oauth(user.id, p, tokens)
 
     async def _save_oauth(self, owner_id: str, p: Provider, tokens: TokenSet) -> CloudAccount:
-        connector = p.connector_class()(_Fixed(tokens), urls=p.urls(self.settings.cloud_urls))
+        # Just-issued tokens, for the one "who am I" call before the account exists to refresh them.
+        connector = p.connector_class()(
+            StaticToken(tokens.access_token), urls=p.urls(self.settings.cloud_urls)
+        )
         try:
             label = await connector.account()
         finally:
@@ -251,7 +255,7 @@ class CloudAccounts:
                 endpoint_url=config.get("endpoint_url"),
                 region=config.get("region"),
                 access_key_id=source.username or "",
-                secret_access_key=self.keyring.decrypt(source.secret_encrypted or "", SOURCE_SECRET),
+                secret_access_key=self.keyring.decrypt(source.secret_encrypted or "", SOURCE_PASSWORD),
             )
         else:
             account = None
@@ -281,16 +285,3 @@ class CloudAccounts:
 def require_admin(user: User, what: str) -> None:
     if not is_admin(user):
         raise PermissionDeniedError(f"{what} needs an admin")
-
-
-class _Fixed:
-    """Just-issued tokens, for the one "who am I" call before the account exists to refresh them."""
-
-    def __init__(self, tokens: TokenSet) -> None:
-        self.tokens = tokens
-
-    async def current(self) -> str:
-        return self.tokens.access_token
-
-    async def renew(self, rejected: str) -> str:
-        raise DeviceError("the provider refused a token it had just issued", "auth")

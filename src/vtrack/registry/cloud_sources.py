@@ -16,8 +16,9 @@ from vtrack.db.repositories.sources import SourceRepository
 from vtrack.db.types import utcnow
 from vtrack.devices.errors import DeviceError
 from vtrack.errors import ConflictError, InvalidInputError, NotFoundError, UpstreamError
-from vtrack.registry.cloud_accounts import SOURCE_SECRET, CloudAccounts, is_admin, require_admin
+from vtrack.registry.cloud_accounts import CloudAccounts, is_admin, require_admin
 from vtrack.registry.source_schemas import SourceCreate, SourceUpdate
+from vtrack.registry.sources import SOURCE_PASSWORD
 from vtrack.security.audit import Auditor
 from vtrack.security.encryption import Keyring
 from vtrack.sources.providers import SignIn, provider
@@ -61,7 +62,7 @@ class CloudSourceService:
             source.config = {"path": data.path}
         elif p.sign_in is SignIn.ACCESS_KEY:
             source.username = data.access_key_id
-            source.secret_encrypted = self.keyring.encrypt(data.secret_access_key or "", SOURCE_SECRET)
+            source.secret_encrypted = self.keyring.encrypt(data.secret_access_key or "", SOURCE_PASSWORD)
             source.host = data.endpoint_url
             source.config = {
                 "bucket": data.bucket,
@@ -112,8 +113,9 @@ def can_see(user: User, source: VideoSource) -> bool:
     return source.owner_id in (None, user.id) or is_admin(user)
 
 
-def visible(user: User, source: VideoSource | None, source_id: str) -> VideoSource:
+async def visible_source(session: AsyncSession, user: User, source_id: str) -> VideoSource:
     """The source if this user may see it; otherwise as if it did not exist (no probing for ids)."""
+    source = await SourceRepository(session).get(source_id)
     if source is None or not can_see(user, source):
         raise NotFoundError(f"source {source_id} not found")
     return source

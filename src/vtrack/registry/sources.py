@@ -22,7 +22,7 @@ from vtrack.db.types import utcnow
 from vtrack.devices.errors import DeviceError
 from vtrack.devices.onvif.models import DetectedCamera, DeviceProbe
 from vtrack.devices.probe import DEFAULT_PORTS, SourceSpec
-from vtrack.errors import ConflictError, InvalidInputError, NotFoundError, UpstreamError
+from vtrack.errors import ConflictError, InvalidInputError, UpstreamError
 from vtrack.registry.cameras import PASSWORD_PURPOSE
 from vtrack.registry.source_schemas import SourceCreate, SourceUpdate
 from vtrack.registry.urls import RTSP_SCHEMES, parse_camera_url
@@ -53,12 +53,6 @@ class SourceService:
         self.audit = auditor
         self.prober = prober
         self.sources = SourceRepository(session)
-
-    async def get(self, source_id: str) -> VideoSource:
-        source = await self.sources.get(source_id)
-        if source is None:
-            raise NotFoundError(f"source {source_id} not found")
-        return source
 
     def password(self, source: VideoSource) -> str | None:
         return (

@@ -60,7 +60,6 @@ class CloudOptions:
 @dataclass
 class _Plan:
     download: list[tuple[RemoteFile, str, Path]] = field(default_factory=list)  # file, row id, final path
-    unchanged: int = 0
     moved: int = 0
     linked: int = 0
 
@@ -198,8 +197,6 @@ class _Run:
                         await asyncio.to_thread(move, layout.resolve(row.path), final)
                         row.path, row.remote_path = relative, file.path
                         plan.moved += 1
-                    else:
-                        plan.unchanged += 1
                     continue
                 if row is None:
                     row = CloudFile(source_id=self.source.id, remote_id=file.id, attempts=0)

@@ -19,11 +19,10 @@ from vtrack.api.deps import AuditorDep, ServicesDep, SessionDep, SourcesRead, So
 from vtrack.api.envelope import ApiModel, Envelope, error_responses, ok
 from vtrack.db.models import CloudAccount
 from vtrack.db.repositories.cloud import CloudRepository
-from vtrack.db.repositories.sources import SourceRepository
 from vtrack.devices.errors import DeviceError
 from vtrack.errors import InvalidInputError, NotFoundError, UpstreamError
 from vtrack.registry.cloud_accounts import is_admin
-from vtrack.registry.cloud_sources import visible
+from vtrack.registry.cloud_sources import visible_source
 from vtrack.registry.schemas import Secret, ShortText, StrictInput
 from vtrack.security.audit import Actor, Auditor
 from vtrack.sources.providers import PROVIDERS, SignIn, provider
@@ -246,7 +245,7 @@ async def list_folders(
     one, of a connected account (`account_id`)."""
     name = _known(provider_name)
     if source_id is not None:
-        source = visible(user, await SourceRepository(session).get(source_id), source_id)
+        source = await visible_source(session, user, source_id)
         if source.source_type != name:
             raise InvalidInputError(f"source {source_id} is not a {name} source", [{"field": "source_id"}])
         connector = await services.cloud.connector(source)

@@ -9,12 +9,12 @@ from fastapi import APIRouter, Query, status
 from vtrack.api.deps import AuditorDep, ServicesDep, SessionDep, SourcesRead, SourcesWrite
 from vtrack.api.envelope import Envelope, PagedEnvelope, error_responses, ok, paged
 from vtrack.api.schemas.sources import SourceOut
-from vtrack.db.models import User, VideoSource
+from vtrack.db.models import VideoSource
 from vtrack.db.repositories.sources import SourceRepository
 from vtrack.db.types import utcnow
 from vtrack.devices.probe import probe_source
 from vtrack.registry.cloud_accounts import is_admin
-from vtrack.registry.cloud_sources import CloudSourceService, cloud_update, visible
+from vtrack.registry.cloud_sources import CloudSourceService, cloud_update, visible_source
 from vtrack.registry.snapshots import snapshot_service
 from vtrack.registry.source_schemas import SourceCreate, SourceType, SourceUpdate
 from vtrack.registry.sources import SourceService
@@ -33,10 +33,6 @@ def _service(services: Services, session: SessionDep, audit: Auditor) -> SourceS
 async def _out(session: SessionDep, source: VideoSource) -> SourceOut:
     cameras = await SourceRepository(session).cameras(source.id)
     return SourceOut.of(source, [camera.id for camera in cameras if camera.is_active])
-
-
-async def _visible(session: SessionDep, user: User, source_id: str) -> VideoSource:
-    return visible(user, await SourceRepository(session).get(source_id), source_id)
 
 
 @router.get("")
@@ -67,7 +63,7 @@ async def create_source(
 
 @router.get("/{source_id}", responses=error_responses(404))
 async def get_source(source_id: str, user: SourcesRead, session: SessionDep) -> Envelope[SourceOut]:
-    return ok(await _out(session, await _visible(session, user, source_id)))
+    return ok(await _out(session, await visible_source(session, user, source_id)))
 
 
 @router.patch("/{source_id}", responses=error_responses(404, 409, 502))
@@ -79,7 +75,7 @@ async def update_source(
     session: SessionDep,
     audit: AuditorDep,
 ) -> Envelope[SourceOut]:
-    source = await _visible(session, user, source_id)
+    source = await visible_source(session, user, source_id)
     if source.source_type in CLOUD_TYPES:
         cloud_update(source, body)
         audit.record("source.update", "source", source.id, fields=sorted(body.model_fields_set))
@@ -99,7 +95,7 @@ async def reprobe_source(
     timeout_seconds: Annotated[float, Query(ge=0.5, le=60)] = 5.0,
 ) -> Envelope[SourceOut]:
     """Ask the device again for its cameras; for a cloud source, run its connection test."""
-    source = await _visible(session, user, source_id)
+    source = await visible_source(session, user, source_id)
     if source.source_type in CLOUD_TYPES:
         cloud = CloudSourceService(session, services.keyring, audit, services.cloud)
         source.config = {**source.config, "account": await cloud.test(source)}
@@ -119,7 +115,7 @@ async def delete_source(
     delete_cameras: bool = False,
 ) -> Envelope[dict[str, int]]:
     service = _service(services, session, audit)
-    source = await _visible(session, user, source_id)
+    source = await visible_source(session, user, source_id)
     if delete_cameras:
         cameras = await SourceRepository(session).cameras(source.id)
         await snapshot_service(services, session).delete_files_of([camera.id for camera in cameras])

@@ -14,14 +14,14 @@ from vtrack.api.schemas.sync import (
     SyncStarted,
     SyncStatusOut,
 )
-from vtrack.db.models import User, VideoSource
+from vtrack.db.models import User
 from vtrack.db.repositories.cloud import CloudRepository
 from vtrack.db.repositories.jobs import JobRepository
 from vtrack.db.repositories.sources import SourceRepository
 from vtrack.db.repositories.sync import SyncRepository
 from vtrack.db.types import utcnow
 from vtrack.errors import InvalidInputError, NotFoundError
-from vtrack.registry.cloud_sources import can_see, visible
+from vtrack.registry.cloud_sources import can_see, visible_source
 from vtrack.services import Services
 from vtrack.sources.providers import CLOUD_TYPES
 from vtrack.sync.service import SYNC_JOB
@@ -29,14 +29,10 @@ from vtrack.sync.service import SYNC_JOB
 router = APIRouter(tags=["sync"], responses=error_responses(401, 403, 404, 422))
 
 
-async def _source(session: SessionDep, user: User, source_id: str) -> VideoSource:
-    return visible(user, await SourceRepository(session).get(source_id), source_id)
-
-
 async def _check_cameras(
     session: SessionDep, user: User, source_id: str, camera_ids: list[str] | None
 ) -> None:
-    await _source(session, user, source_id)
+    await visible_source(session, user, source_id)
     if camera_ids:
         known = {camera.id for camera in await SourceRepository(session).cameras(source_id)}
         unknown = [camera_id for camera_id in camera_ids if camera_id not in known]
@@ -90,7 +86,7 @@ async def sync_job(job_id: str, user: SourcesRead, session: SessionDep) -> Envel
 
 
 async def _status(services: Services, session: SessionDep, user: User, source_id: str) -> SyncStatusOut:
-    source = await _source(session, user, source_id)
+    source = await visible_source(session, user, source_id)
     repo = SyncRepository(session)
     if source.source_type in CLOUD_TYPES:
         counts, size = await CloudRepository(session).file_counts(source_id)
@@ -117,7 +113,7 @@ async def set_sync(
     audit: AuditorDep,
 ) -> Envelope[SyncStatusOut]:
     """Turn auto-sync on or off, or change its interval; turning it on schedules a run now."""
-    await _source(session, user, source_id)
+    await visible_source(session, user, source_id)
     row = await SyncRepository(session).status(source_id)
     if body.interval_seconds is not None:
         row.interval_seconds = body.interval_seconds
