@@ -10,7 +10,7 @@ BIN    := $(VENV)/bin
 
 # Debian packages the test suite and demo need.  Later steps append here
 # (e.g. `APT_PACKAGES += redis-server`); setup installs only what is missing.
-APT_PACKAGES := python3-venv postgresql
+APT_PACKAGES := python3-venv postgresql redis-server
 APT_PACKAGES += gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gir1.2-gst-rtsp-server-1.0 python3-gi
 
 # apt-get needs root; only reach for sudo when we are not already root.
@@ -56,9 +56,10 @@ soak: setup
 
 # The shared clip of people walking, when the checkout has it beside it, makes the demo cameras realistic.
 DEMO_VIDEO := ../shared/data/people_walk_720p50.avi
+DEMO_MODEL := ../shared/models/yolox_nano.onnx
 
 demo: setup
-	$(BIN)/vtrack demo $(if $(wildcard $(DEMO_VIDEO)),--video $(DEMO_VIDEO))
+	$(BIN)/vtrack demo $(if $(wildcard $(DEMO_VIDEO)),--video $(DEMO_VIDEO)) $(if $(wildcard $(DEMO_MODEL)),--model $(DEMO_MODEL))
 
 # The cloud sync benchmark measures against Debian's rclone; only `make bench` needs it.
 bench: setup
@@ -68,6 +69,7 @@ bench: setup
 	$(BIN)/python bench/health.py
 	$(BIN)/python bench/sync.py
 	$(BIN)/python bench/cloud_sync.py
+	$(BIN)/python bench/live.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis

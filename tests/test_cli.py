@@ -75,11 +75,11 @@ class Server:
 
 
 @contextmanager
-def serving(data_dir: Path) -> Iterator[Server]:
+def serving(data_dir: Path, command: str = "serve", *args: str, **extra_env: str) -> Iterator[Server]:
     port = free_port()
     process = subprocess.Popen(
-        [*vtrack_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=cli_env(data_dir),
+        [*vtrack_command(), command, "--host", "127.0.0.1", "--port", str(port), *args],
+        env=cli_env(data_dir, **extra_env),
         cwd=data_dir.parent,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -92,8 +92,8 @@ def serving(data_dir: Path) -> Iterator[Server]:
     try:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
-            assert process.poll() is None, f"vtrack serve exited early:\n{server.output}"
-            assert time.monotonic() < deadline, f"vtrack serve did not answer:\n{server.output}"
+            assert process.poll() is None, f"vtrack {command} exited early:\n{server.output}"
+            assert time.monotonic() < deadline, f"vtrack {command} did not answer:\n{server.output}"
             try:
                 if httpx.get(f"{server.url}/healthz", timeout=2).status_code == 200:
                     break

@@ -12,10 +12,13 @@ from fastapi import APIRouter, FastAPI
 from prometheus_client import CollectorRegistry
 
 from vtrack import __version__
+from vtrack.analytics.wiring import register_analytics
 from vtrack.api.errors import install_error_handlers
 from vtrack.api.metrics import MetricsMiddleware, RequestMetrics
 from vtrack.api.request_guard import RejectNulInUrl
 from vtrack.api.routes import (
+    analytics,
+    analytics_live,
     archive,
     audit,
     auth,
@@ -37,12 +40,14 @@ from vtrack.api.routes import (
 from vtrack.blobstore.factory import build_blob_store
 from vtrack.db.migrate import upgrade
 from vtrack.db.session import Database
+from vtrack.events.redis_bridge import RedisBridge
 from vtrack.health.jobs import register_health
 from vtrack.jobs.builtin import register_builtin_jobs
 from vtrack.jobs.discovery import register_discovery_job
 from vtrack.jobs.embedded import EmbeddedRunner
 from vtrack.jobs.registry import JobRegistry
 from vtrack.jobs.snapshots import register_snapshot_cleanup
+from vtrack.registry.analytics_channels import import_site_file
 from vtrack.security.accounts import AccountService, Authenticator, sync_builtin_roles
 from vtrack.security.audit import Actor, Auditor
 from vtrack.security.encryption import KeyFile, Keyring, parse_key
@@ -99,6 +104,7 @@ def build_services(settings: Settings) -> Services:
     register_health(services)
     register_snapshot_cleanup(services)
     register_sync(services)
+    register_analytics(services)
     return services
 
 
@@ -131,10 +137,19 @@ def create_app(settings: Settings, on_admin_password: AdminPasswordCallback | No
         await prepare_database(services, on_admin_password)
         await services.jobs.start()
         services.sync.start()
+        if settings.analytics_site_file is not None:
+            await import_site_file(services.database, services.keyring, settings.analytics_site_file)
+        await services.analytics.start()
+        bridge = RedisBridge(settings.redis_url, services.events) if settings.redis_url else None
+        if bridge is not None:
+            await bridge.start()
         log.info("vtrack %s started on %s", __version__, services.database.engine.url.get_backend_name())
         try:
             yield
         finally:
+            await services.analytics.stop()  # flushes every run; its last counts still reach Redis
+            if bridge is not None:
+                await bridge.stop()
             await services.sync.stop()
             await services.jobs.stop()
             await services.http.aclose()
@@ -170,6 +185,8 @@ def create_app(settings: Settings, on_admin_password: AdminPasswordCallback | No
         audit.router,
         health.router,
         events.router,
+        analytics.router,
+        analytics_live.router,
     ):
         api.include_router(router)
     app.include_router(api)

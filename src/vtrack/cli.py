@@ -21,11 +21,14 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy import select
 
 from vtrack.app import build_services, create_app, prepare_database
+from vtrack.cli_analyze import analyze_command
 from vtrack.cli_discover import discover_command
 from vtrack.cli_sync import sync_command
 from vtrack.db.migrate import upgrade
+from vtrack.db.models import AnalyticsChannel, Camera
 from vtrack.db.repositories.users import UserRepository
 from vtrack.errors import DomainError
 from vtrack.registry.cameras import CameraService, GroupService
@@ -58,6 +61,7 @@ app.add_typer(secrets_app, name="secrets")
 app.add_typer(db_app, name="db")
 app.command("discover")(discover_command)
 app.command("sync")(sync_command)
+app.command("analyze")(analyze_command)
 console = Console()
 err = Console(stderr=True)
 
@@ -152,10 +156,16 @@ def demo(
     video: Annotated[
         Path | None, typer.Option(exists=True, dir_okay=False, help="Cameras loop this file, not the pattern")
     ] = None,
+    model: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="YOLOX ONNX for people analytics (default: motion)"),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Run the server on the embedded default with simulated cameras registered in it, ready to try."""
-    settings = _settings(data_dir, host=host, port=port)
+    """Run the server on the embedded default with simulated cameras registered in it, ready to try.
+
+    The first camera is also a live analytics channel with a counting line across the picture."""
+    settings = _settings(data_dir, host=host, port=port, analytics_model=model)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Ports below 1024 need root; everyone else gets the same layout 10,000 higher.
     site = SimulatorConfig(
@@ -186,6 +196,7 @@ async def _run_demo(settings: Settings, site: SimulatorConfig) -> None:
         # the server's own start-up then finds nothing left to do.
         await prepare_database(services, _show_admin_password)
         added = await register_simulated_cameras(services, simulator, site)
+        await register_demo_channel(services)
         _print_site(simulator, site)
         console.print(
             f"registered {added} new simulated camera(s); API on http://{settings.host}:{settings.port}"
@@ -223,6 +234,24 @@ async def register_simulated_cameras(services: Services, simulator: Simulator, s
             )
             added += 1
     return added
+
+
+async def register_demo_channel(services: Services) -> None:
+    """The first simulated camera as an analytics channel with a line across it; once per data dir."""
+    async with services.database.transaction() as session:
+        if await session.scalar(select(AnalyticsChannel.id).limit(1)) is not None:
+            return
+        camera = await session.scalar(select(Camera).order_by(Camera.created_at, Camera.name).limit(1))
+        if camera is None:
+            return
+        session.add(
+            AnalyticsChannel(
+                name=f"{camera.name} people",
+                camera_id=camera.id,
+                lines=[{"name": "entrance", "points": [[0.0, 0.6], [1.0, 0.6]], "hysteresis": 0.02}],
+                zones=[],
+            )
+        )
 
 
 def _print_site(simulator: Simulator, site: SimulatorConfig) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import httpx
 from prometheus_client import CollectorRegistry
 
+from vtrack.analytics.live.manager import ChannelManager
 from vtrack.archive.layout import ArchiveLayout
 from vtrack.blobstore.base import BlobStore
 from vtrack.db.session import Database
@@ -41,3 +42,4 @@ class Services:
     sync: SyncCoordinator = field(init=False)  # set by vtrack.sync.wiring.register_sync
     archive_layout: ArchiveLayout = field(init=False)  # set by vtrack.sync.wiring.register_sync
     cloud: CloudAccounts = field(init=False)  # set by vtrack.sync.wiring.register_sync
+    analytics: ChannelManager = field(init=False)  # set by vtrack.analytics.wiring.register_analytics

@@ -91,6 +91,28 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8000", description="how browsers reach vtrack (OAuth redirects come back)"
     )
     cloud_concurrency: int = Field(default=8, ge=1, le=64, description="downloads at once per cloud source")
+    # People analytics (step 6): the server analyses every enabled channel in analytics_channels,
+    # unless analytics_live is off (an API-only node; channels then run elsewhere).
+    analytics_live: bool = True
+    analytics_detector: Literal["yolox", "yolo", "motion"] | None = Field(
+        default=None, description="default: yolox when analytics_model is set, else motion (no model)"
+    )
+    analytics_model: Path | None = Field(default=None, description="YOLOX or Ultralytics YOLO ONNX file")
+    analytics_gender_model: Path | None = Field(
+        default=None, description="ONNX or OpenVINO IR; unset: gender is unknown"
+    )
+    analytics_confidence: float = Field(default=0.1, gt=0, le=1)
+    analytics_threads: int = Field(default=1, ge=1, le=64, description="ONNX Runtime threads per model")
+    analytics_frame_rate: float = Field(
+        default=15, gt=0, le=120, description="frames a channel analyses per second, for the tracker's memory"
+    )
+    analytics_reconnect_seconds: float = Field(default=5.0, gt=0, le=600, description="first retry; doubles")
+    analytics_reconnect_max_seconds: float = Field(default=60.0, gt=0, le=3600)
+    analytics_flush_seconds: float = Field(default=0.1, gt=0, le=60, description="event batches, at most")
+    analytics_site_file: Path | None = Field(
+        default=None, description="a site JSON (seed 002) whose channels are imported on start"
+    )
+    redis_url: str | None = Field(default=None, description="redis://... to publish live counts")
 
     @field_validator("timezone")
     @classmethod

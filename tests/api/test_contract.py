@@ -19,8 +19,11 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import sqlite3
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -53,6 +56,7 @@ EXAMPLES_PER_PASS = 20
 # reach nothing but 127.0.0.1, and fail fast with "refused".
 RTSP_URL = "rtsp://cam:secret@127.0.0.1:9/Streaming/Channels/101"
 ONVIF_URL = "http://127.0.0.1:9/onvif/device_service"
+CHANNEL_URL = "rtsp://127.0.0.1:9/live/1"
 
 # Generated PUT/DELETE on /users/{user_id} could change the admin's password or role, or delete it, and
 # so lock every later case out with 401. Generated ids are random strings that in practice only hit 404,
@@ -78,6 +82,10 @@ NEEDS_PROVIDER = {
     "GET /api/v1/cloud/{provider_name}/oauth/callback",
     "GET /api/v1/cloud/{provider_name}/list_folders",
     "DELETE /api/v1/cloud/accounts/{account_id}",
+    # A running channel's frames: the contract app runs no channels (analytics_live=False);
+    # tests/api/test_analytics_live_api.py drives these against a simulated camera.
+    "GET /api/v1/analytics/channels/{channel_id}/frame.jpg",
+    "GET /api/v1/analytics/channels/{channel_id}/preview.mjpeg",
 }
 
 Case = schemathesis.Case[Any]
@@ -95,6 +103,8 @@ def contract_app(tmp_path: Path) -> Iterator[FastAPI]:
             login_max_failures=100_000,
             # Generated cameras have generated addresses: no scheduled health round may go probing them.
             health_interval_seconds=24 * 3600,
+            # Generated channels have generated stream URLs: no channel may start reading one.
+            analytics_live=False,
         )
     )
     yield app
@@ -111,8 +121,9 @@ def api_schema(contract_app: FastAPI) -> OpenApiSchema:
 class Seeder:
     """Creates real rows through the API, so seeded passes can name ids that exist."""
 
-    def __init__(self, schema: OpenApiSchema, camera_url: str) -> None:
+    def __init__(self, schema: OpenApiSchema, camera_url: str, database: Path) -> None:
         self.schema = schema
+        self.database = database
         self.camera_url = camera_url  # a simulated camera: test-connection and snapshots succeed on it
         self.snapshot_links: dict[str, dict[str, str]] = {}
         self._download_source: str | None = None
@@ -181,6 +192,27 @@ class Seeder:
     def job_run(self) -> str:
         return self.create("/api/v1/jobs", {"name": "audit.prune", "params": {"days": 30}}, status=202)
 
+    def channel(self) -> str:
+        body = {"name": f"Seed channel {next(_unique)}", "url": CHANNEL_URL, "enabled": False}
+        return self.create("/api/v1/analytics/channels", body)
+
+    def analytics_run(self) -> str:
+        """A finished run with one event and one track; no endpoint creates runs (the CLI and channels do)."""
+        run_id = str(uuid.uuid4())
+        now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
+        with sqlite3.connect(self.database) as db:
+            db.execute(
+                "INSERT INTO analytics_runs (id, kind, source, status, started_at, ended_at, config, summary)"
+                " VALUES (?, 'file', 'seed.mp4', 'finished', ?, ?, '{}', '{}')",
+                (run_id, now, now),
+            )
+            db.execute(
+                "INSERT INTO analytics_tracks (run_id, track_id, first_seen, last_seen, frames, path, gender,"
+                " gender_confidence) VALUES (?, 1, ?, ?, 3, '[]', 'unknown', 0)",
+                (run_id, now, now),
+            )
+        return run_id
+
     def path_ids(self, operation: Operation) -> dict[str, str]:
         makers: dict[str, Callable[[], str]] = {
             "camera_id": self.camera,
@@ -191,10 +223,14 @@ class Seeder:
             "job_id": self.discovery,
             "snapshot_id": self.snapshot,
         }
+        makers["channel_id"] = self.channel
         if operation.path == "/api/v1/download-nvr-videos":
             self.download_source()
         if operation.path.startswith("/api/v1/sync/"):
             makers["job_id"] = self.sync_job
+        if operation.path.startswith("/api/v1/analytics/"):
+            makers["run_id"] = self.analytics_run
+            makers["channel_id"] = self.channel
         return {name: makers[name]() for name in makers if f"{{{name}}}" in operation.path}
 
 
@@ -236,6 +272,22 @@ def make_valid(case: Case, seeder: Seeder) -> Case:
         body["data"] = _import_file(str(fmt))
     if case.operation.path == "/api/v1/jobs":
         body["name"] = "audit.prune"
+    if case.operation.path.startswith("/api/v1/analytics/channels"):
+        if case.operation.path.endswith("/import"):
+            channel = {"id": "channel_1", "rtsp_path": "/live/1", "enabled": False}
+            case.body = {
+                "site": f"Seed site {next(_unique)}",
+                "host": "127.0.0.1",
+                "port": 9,
+                "channels": [channel],
+            }
+            return case
+        if "url" in body or case.operation.method.upper() == "POST":
+            body["url"] = CHANNEL_URL
+        if "name" in body:
+            body["name"] = f"Seed channel {next(_unique)}"
+        body.pop("camera_id", None)
+        body.update(lines=[{"name": "door", "points": [[0, 0.5], [1, 0.5]]}], zones=[], enabled=False)
     if case.operation.path == "/api/v1/download-nvr-videos":
         body.update(
             source_id=seeder.download_source(), start="2026-01-01T00:00:00Z", end="2026-01-01T00:01:00Z"
@@ -279,8 +331,8 @@ def camera_url() -> Iterator[str]:
         yield str(site["rtsp"][0]).replace("rtsp://", "rtsp://admin:admin123@")
 
 
-def test_api_contract(api_schema: OpenApiSchema, camera_url: str) -> None:
-    seeder = Seeder(api_schema, camera_url)
+def test_api_contract(api_schema: OpenApiSchema, camera_url: str, tmp_path: Path) -> None:
+    seeder = Seeder(api_schema, camera_url, tmp_path / "data" / "vtrack.db")
     failures: list[str] = []
     statuses: dict[str, set[int]] = {}
     started = time.monotonic()

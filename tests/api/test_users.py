@@ -173,6 +173,8 @@ async def test_permissions_per_role(clients: Clients) -> None:
             "jobs:write",
             "audit:read",
             "users:admin",
+            "analytics:read",
+            "analytics:write",
         },
         "operator": {
             "cameras:read",
@@ -181,8 +183,10 @@ async def test_permissions_per_role(clients: Clients) -> None:
             "sources:write",
             "jobs:read",
             "jobs:write",
+            "analytics:read",
+            "analytics:write",
         },
-        "viewer": {"cameras:read", "sources:read", "jobs:read"},
+        "viewer": {"cameras:read", "sources:read", "jobs:read", "analytics:read"},
     }
     for role, client in (
         ("admin", clients.admin),

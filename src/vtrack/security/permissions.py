@@ -13,6 +13,8 @@ class Permission(StrEnum):
     JOBS_READ = "jobs:read"
     JOBS_WRITE = "jobs:write"
     AUDIT_READ = "audit:read"
+    ANALYTICS_READ = "analytics:read"
+    ANALYTICS_WRITE = "analytics:write"
     USERS_ADMIN = "users:admin"
 
 
@@ -34,11 +36,20 @@ BUILTIN_ROLES: dict[RoleName, tuple[str, frozenset[Permission]]] = {
                 Permission.SOURCES_WRITE,
                 Permission.JOBS_READ,
                 Permission.JOBS_WRITE,
+                Permission.ANALYTICS_READ,
+                Permission.ANALYTICS_WRITE,
             }
         ),
     ),
     RoleName.VIEWER: (
         "Looks, changes nothing",
-        frozenset({Permission.CAMERAS_READ, Permission.SOURCES_READ, Permission.JOBS_READ}),
+        frozenset(
+            {
+                Permission.CAMERAS_READ,
+                Permission.SOURCES_READ,
+                Permission.JOBS_READ,
+                Permission.ANALYTICS_READ,
+            }
+        ),
     ),
 }

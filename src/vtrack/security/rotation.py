@@ -8,8 +8,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from vtrack.db.models import Camera, VideoSource
+from vtrack.db.models import AnalyticsChannel, Camera, CloudAccount, OAuthState, VideoSource
+from vtrack.registry.analytics_channels import CHANNEL_PASSWORD
 from vtrack.registry.cameras import PASSWORD_PURPOSE
+from vtrack.registry.cloud_accounts import ACCOUNT_SECRET, OAUTH_VERIFIER
 from vtrack.security.encryption import Keyring, SecretError
 
 
@@ -24,6 +26,9 @@ class EncryptedColumn:
 ENCRYPTED_COLUMNS = (
     EncryptedColumn(Camera.password_encrypted, Camera.id, PASSWORD_PURPOSE),
     EncryptedColumn(VideoSource.secret_encrypted, VideoSource.id, "source.secret"),
+    EncryptedColumn(CloudAccount.secret_encrypted, CloudAccount.id, ACCOUNT_SECRET),
+    EncryptedColumn(OAuthState.verifier_encrypted, OAuthState.state, OAUTH_VERIFIER),
+    EncryptedColumn(AnalyticsChannel.password_encrypted, AnalyticsChannel.id, CHANNEL_PASSWORD),
 )
 
 

@@ -1,5 +1,12 @@
 """All tables; importing this module registers them on Base.metadata (Alembic and tests rely on that)."""
 
+from vtrack.db.models.analytics import (
+    AnalyticsChannel,
+    AnalyticsCount,
+    AnalyticsEvent,
+    AnalyticsRun,
+    AnalyticsTrack,
+)
 from vtrack.db.models.audit import AuditEntry
 from vtrack.db.models.cameras import Camera, CameraGroup, CameraHealth, CameraSnapshot
 from vtrack.db.models.cloud import CloudAccount, CloudFile, OAuthState
@@ -10,6 +17,11 @@ from vtrack.db.models.sync import DownloadedFile, Recording, SyncStatus
 from vtrack.db.models.users import Role, User
 
 __all__ = [
+    "AnalyticsChannel",
+    "AnalyticsCount",
+    "AnalyticsEvent",
+    "AnalyticsRun",
+    "AnalyticsTrack",
     "AuditEntry",
     "Camera",
     "CameraGroup",

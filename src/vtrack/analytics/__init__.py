@@ -1,0 +1,1 @@
+"""People analytics: decode -> detect -> track -> count/classify -> sinks, on files and live channels."""

@@ -1,0 +1,1 @@
+"""Live channels: one reader and one worker thread per RTSP stream, run by the server's ChannelManager."""

@@ -1,0 +1,1 @@
+"""Where analysis results go: the database (buffered batches) and the live event bus."""
