@@ -162,6 +162,7 @@ async def live_run(video: Path, model: Path, channels: int, seconds: float, warm
         "rss_warm_mib": round(warm_rss, 1),
         "rss_end_mib": round(end_rss, 1),
         "rss_growth_percent": round(100 * (end_rss - warm_rss) / warm_rss, 2) if warm_rss else None,
+        "rss_every_minute_mib": [round(v, 1) for t, v in rss if int(t) % 60 < 5],
         "totals": totals,
         "_sim_start": cpu0 + sim0,
     }

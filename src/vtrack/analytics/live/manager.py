@@ -18,6 +18,7 @@ from vtrack.analytics.classify.base import ClassifierConfig
 from vtrack.analytics.counting.specs import LineSpec, ZoneSpec
 from vtrack.analytics.detectors.base import Detector, DetectorConfig
 from vtrack.analytics.errors import AnalyticsError
+from vtrack.analytics.live.memory import tune_malloc
 from vtrack.analytics.live.reader import ReconnectPolicy
 from vtrack.analytics.live.worker import ChannelWorker, StreamTarget
 from vtrack.analytics.options import AnalysisOptions, SharedDetector
@@ -73,6 +74,7 @@ class ChannelManager:
             log.info("live analytics is off on this node (VTRACK_ANALYTICS_LIVE=false)")
             return
         self._started = True
+        tune_malloc()
         async with self.database.session() as session:
             ids = list(
                 await session.scalars(
