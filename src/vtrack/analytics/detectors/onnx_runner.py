@@ -8,6 +8,7 @@ detectors need between runs.
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,7 +143,7 @@ class OnnxRunner:
         self.session = None
 
 
-class OnnxDetector:
+class OnnxDetector(ABC):
     """What the YOLOX and Ultralytics detectors share: prepare the batch, run it, decode each image."""
 
     name: str
@@ -156,8 +157,9 @@ class OnnxDetector:
         raw = self.runner.infer(blob)
         return [self.decode(raw[i], box) for i, box in enumerate(boxes)]
 
+    @abstractmethod
     def decode(self, rows: FloatArray, box: Letterbox) -> Detections:
-        raise NotImplementedError
+        """One image's raw output rows -> persons in original-frame pixels."""
 
     def close(self) -> None:
         self.runner.close()
