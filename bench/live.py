@@ -39,17 +39,15 @@ from vtrack.security.encryption import Keyring
 from vtrack.settings import Settings
 from vtrack.simulator.config import DEFAULT_PASSWORD, DEFAULT_USERNAME
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/peers: shared test helpers
+
+from tests.peers.ports import free_port  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 LINES = ["upper:0,0.45,1,0.45", "middle:0,0.6,1,0.6", "lower:0,0.75,1,0.75", "left:0.35,0,0.35,1"]
 ZONES = ["centre:0.3,0.3,0.7,0.3,0.7,0.9,0.3,0.9"]
 TICK = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def cpu_seconds(pid: int | str = "self") -> float:

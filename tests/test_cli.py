@@ -6,7 +6,6 @@ import json
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import httpx
 import pytest
 
 from tests.conftest import client_for, login
+from tests.peers.ports import free_port
 from vtrack.app import create_app
 from vtrack.registry.cameras import PASSWORD_PURPOSE
 from vtrack.security.encryption import KeyFile, Keyring, SecretError
@@ -54,13 +54,6 @@ def run_cli(data_dir: Path, *args: str, **extra_env: str) -> subprocess.Complete
         timeout=COMMAND_TIMEOUT,
         check=False,
     )
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

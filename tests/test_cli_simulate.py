@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,18 +12,14 @@ from pathlib import Path
 
 import av
 
+from tests.peers.ports import free_port
+
 VTRACK = [sys.executable, "-m", "vtrack"]
 HOST = "127.0.0.8"
 
 
-def free_port(host: str = HOST) -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
 def test_simulate_serves_until_interrupted() -> None:
-    rtsp_port, onvif_base = free_port(), free_port()
+    rtsp_port, onvif_base = free_port(HOST), free_port(HOST)
     command = [
         *VTRACK, "simulate", "--cameras", "1", "--host", HOST, "--rtsp-port", str(rtsp_port),
         "--onvif-port-base", str(onvif_base), "--control-port", "0", "--sdk-port-base", "0", "--no-discovery",

@@ -4,18 +4,13 @@ endless responses (SSE, MJPEG), which it buffers whole before handing anything b
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import uvicorn
 from fastapi import FastAPI
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.peers.ports import free_port
 
 
 @asynccontextmanager

@@ -14,12 +14,13 @@ import os
 import pwd
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.peers.ports import free_port
 
 URL_ENV = "VTRACK_TEST_POSTGRES_URL"
 DB_USER = "vtrack"
@@ -103,13 +104,6 @@ def _run(cmd: Sequence[str], cwd: Path, what: str) -> None:
         )
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _make_workdir(runner: _Runner) -> Path:
     # As root the server runs as `postgres`, which must be able to reach the
     # dir: so it lives directly under /tmp (not a possibly private $TMPDIR)
@@ -167,7 +161,7 @@ def running_postgres() -> Iterator[str]:
 
         port = 0
         for attempt in range(1, _START_ATTEMPTS + 1):
-            port = _free_port()
+            port = free_port()
             options = (
                 f"-h {HOST} -p {port} -k {sock_dir} "
                 "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"

@@ -18,6 +18,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.peers.ports import free_port
+
 HOST = "127.0.0.1"
 _SETUP_HINT = "run `make setup` to install the Debian `redis-server` package"
 _START_TIMEOUT = 10.0
@@ -30,13 +32,6 @@ def find_redis_server() -> str:
     if found is None:
         raise RuntimeError(f"redis-server not found on PATH; {_SETUP_HINT}")
     return found
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _answers_ping(port: int) -> bool:
@@ -53,7 +48,7 @@ class RedisServer:
 
     def __init__(self, workdir: Path, port: int | None = None) -> None:
         self.workdir = workdir
-        self.port = port if port is not None else _free_port()
+        self.port = port if port is not None else free_port()
         self.log = workdir / "redis.log"
         self._binary = find_redis_server()
         self._proc: subprocess.Popen[bytes] | None = None

@@ -1,8 +1,7 @@
 """One stream's analysis step: detections -> tracks -> count events, attributes and finished tracks.
 
-Detection is separate from the rest (`detect` then `advance`) so a channel manager can run one detector
-for several channels, batched, and hand each channel its own result; `process` does both for the
-single-stream case (files, the CLI). Everything here runs on one thread per stream and keeps no locks.
+Detections come from the pipeline's detector, or from outside (a MOT file) when it has none. Everything
+here runs on one thread per stream and keeps no locks; a detector shared by streams brings its own.
 """
 
 from __future__ import annotations
@@ -43,18 +42,14 @@ class Pipeline:
         self.counter = counter
         self.voter = voter
         self.log = TrackLog()
-        self.frames = 0
+        self.frames = 0  # processed so far, and the detections they held
         self.detections = 0
 
-    def detect(self, frame: FrameInput) -> Detections:
-        if self.detector is None:
-            raise RuntimeError("this pipeline takes detections from outside (MOT input)")
-        return self.detector.detect([frame.image])[0]
-
     def process(self, frame: FrameInput, detections: Detections | None = None) -> StepResult:
-        return self.advance(frame, self.detect(frame) if detections is None else detections)
-
-    def advance(self, frame: FrameInput, detections: Detections) -> StepResult:
+        if detections is None:
+            if self.detector is None:
+                raise RuntimeError("this pipeline takes detections from outside (MOT input)")
+            detections = self.detector.detect([frame.image])[0]
         at = frame.captured_at
         self.frames += 1
         self.detections += len(detections)
@@ -63,12 +58,10 @@ class Pipeline:
         self.voter.observe(frame.image, tracks, frame.index)
         self.log.observe(tracks, at)
         removed = self.tracker.take_removed()
-        finished: list[TrackRecord] = []
-        if removed:
-            events += self.counter.finish(removed, at)
+        events += self.counter.finish(removed, at)
+        # Before _finish: finishing a track makes the voter forget it.
         genders = {e.track_id: self.voter.attributes(e.track_id).gender for e in events}
-        if removed:
-            finished = self._finish(removed)
+        finished = self._finish(removed)
         return StepResult(frame, detections, tracks, events, finished, genders)
 
     def close(self, at: float) -> tuple[list[CountEvent], list[TrackRecord]]:

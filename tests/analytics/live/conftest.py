@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
-import socket
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 
@@ -56,13 +55,6 @@ def faults(simulator: Simulator) -> Iterator[list[Faults]]:
 @pytest.fixture
 def keyring() -> Keyring:
     return Keyring(current=os.urandom(32))
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on (bound and released: connections to it are refused)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def wait_for(condition: Callable[[], bool], within: float, what: str, step: float = 0.05) -> float:

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from tests.analytics.live.conftest import free_port, wait_for
+from tests.analytics.live.conftest import wait_for
+from tests.peers.ports import free_port
 from tests.shared_data import PEOPLE_VIDEO, YOLOX_NANO
 from vtrack.analytics.live.manager import ChannelManager, default_options
 from vtrack.db.models import (

@@ -12,7 +12,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
 
-from tests.analytics.live.conftest import free_port, wait_for
+from tests.analytics.live.conftest import wait_for
+from tests.peers.ports import free_port
 from vtrack.analytics.live.manager import ChannelManager
 from vtrack.analytics.live.metrics import register_channel_metrics
 from vtrack.db.models import AnalyticsChannel

@@ -17,7 +17,8 @@ from contextlib import asynccontextmanager
 import numpy as np
 import pytest
 
-from tests.analytics.live.conftest import FPS, free_port, wait_for
+from tests.analytics.live.conftest import FPS, wait_for
+from tests.peers.ports import free_port
 from vtrack.analytics.live.reader import LiveReader, ReconnectPolicy, live_options
 from vtrack.analytics.live.stats import ChannelStats
 from vtrack.analytics.types import FrameInput
