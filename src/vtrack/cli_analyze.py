@@ -228,8 +228,6 @@ async def _run_stream(
         writer,
         policy=ReconnectPolicy(first=2.0, maximum=30.0),
     )
-    if writer is not None:
-        writer.stats = worker.stats
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

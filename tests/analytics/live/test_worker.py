@@ -70,7 +70,6 @@ async def make_worker(simulator: Simulator, database: Database) -> AsyncIterator
             policy=POLICY,
             frame_rate=15,
         )
-        writer.stats = worker.stats
         made.append(worker)
         return worker
 

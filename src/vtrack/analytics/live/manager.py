@@ -159,7 +159,6 @@ class ChannelManager:
             policy=self.policy,
             frame_rate=self.settings.analytics_frame_rate,
         )
-        writer.stats = worker.stats
         return worker
 
     def _detector(self, options: AnalysisOptions) -> Detector:

@@ -64,6 +64,8 @@ class ChannelWorker:
         self.writer = writer
         self.frame_rate = frame_rate
         self.stats = ChannelStats()
+        if writer is not None:  # the run's event latency is one of the channel's health figures
+            writer.stats = self.stats
         self.reader = LiveReader(
             target.url,
             self.stats,
