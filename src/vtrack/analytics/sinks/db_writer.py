@@ -132,7 +132,7 @@ class RunWriter:
             except TimeoutError:
                 pass
             self._wake.clear()
-            # An event waits at most one interval for others to join its batch, then is written.
+            # An event wakes the loop at once; 20 ms more lets the events of the next frame or so join it.
             if self._pending.events:
                 await asyncio.sleep(min(0.02, self.flush_interval))
             await self._flush_safely()
