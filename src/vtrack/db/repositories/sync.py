@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vtrack.db.models import Camera, DownloadedFile, Recording, SyncStatus
@@ -19,12 +20,20 @@ class SyncRepository:
     async def status(self, source_id: str, interval_seconds: int = 600) -> SyncStatus:
         """The source's sync status, created (enabled, idle, this interval) on first use."""
         status = await self.session.get(SyncStatus, source_id)
-        if status is None:
-            status = SyncStatus(
-                source_id=source_id, enabled=True, interval_seconds=interval_seconds, state="idle"
-            )
-            self.session.add(status)
-            await self.session.flush()
+        if status is not None:
+            return status
+        status = SyncStatus(
+            source_id=source_id, enabled=True, interval_seconds=interval_seconds, state="idle"
+        )
+        try:
+            async with self.session.begin_nested():  # a savepoint: losing the race keeps the transaction
+                self.session.add(status)
+        except IntegrityError:
+            # A request and the sync job it started both asked first; the other one's row won.
+            won = await self.session.get(SyncStatus, source_id, populate_existing=True)
+            if won is None:
+                raise
+            return won
         return status
 
     async def due(self, now: datetime) -> Sequence[SyncStatus]:
