@@ -11,6 +11,8 @@ BIN    := $(VENV)/bin
 # Debian packages the test suite and demo need.  Later steps append here
 # (e.g. `APT_PACKAGES += redis-server`); setup installs only what is missing.
 APT_PACKAGES := python3-venv postgresql redis-server
+# Debian's Chromium is the browser the dashboard tests drive (Playwright never downloads its own).
+APT_PACKAGES += chromium
 APT_PACKAGES += gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gir1.2-gst-rtsp-server-1.0 python3-gi
 
 # apt-get needs root; only reach for sudo when we are not already root.
@@ -18,7 +20,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: setup apt-packages lint test soak demo bench clean
 
-setup: apt-packages $(VENV)/.installed
+setup: apt-packages $(VENV)/.installed node_modules/.installed
 	@mkdir -p data
 
 # `dpkg -s` fails if any listed package is not installed, so the (slow)
@@ -39,6 +41,13 @@ $(VENV)/pyvenv.cfg:
 # its own mtime (touched by pip) never forces a reinstall.
 $(VENV)/.installed: pyproject.toml | $(VENV)/pyvenv.cfg
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+# The dashboard's scripts (htmx) come from the npm registry, pinned by package-lock.json; npm itself from
+# Debian when the machine has none.
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends npm
+	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 lint: setup
@@ -72,5 +81,5 @@ bench: setup
 	$(BIN)/python bench/live.py
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) node_modules build dist src/*.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis artifacts
 	find . -path ./data -prune -o -path ./node_modules -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +

@@ -62,6 +62,8 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         database_url=database_url,
         admin_password=ADMIN_PASSWORD,  # type: ignore[arg-type]
         login_max_failures=5,
+        # Tests' cameras often have made-up addresses; pictures are taken when a test asks for them.
+        snapshot_refresh_minutes=0,
     )
 
 

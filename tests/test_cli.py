@@ -70,6 +70,7 @@ class Server:
 @contextmanager
 def serving(data_dir: Path, command: str = "serve", *args: str, **extra_env: str) -> Iterator[Server]:
     port = free_port()
+    extra_env.setdefault("VTRACK_PUBLIC_URL", f"http://127.0.0.1:{port}")  # where OAuth sign-ins come back
     process = subprocess.Popen(
         [*vtrack_command(), command, "--host", "127.0.0.1", "--port", str(port), *args],
         env=cli_env(data_dir, **extra_env),

@@ -31,6 +31,7 @@ from vtrack.api.routes import (
     groups,
     health,
     jobs,
+    recordings,
     snapshots,
     sources,
     sync,
@@ -46,7 +47,7 @@ from vtrack.jobs.builtin import register_builtin_jobs
 from vtrack.jobs.discovery import register_discovery_job
 from vtrack.jobs.embedded import EmbeddedRunner
 from vtrack.jobs.registry import JobRegistry
-from vtrack.jobs.snapshots import register_snapshot_cleanup
+from vtrack.jobs.snapshots import register_snapshot_cleanup, register_snapshot_refresh
 from vtrack.registry.analytics_channels import import_site_file
 from vtrack.security.accounts import AccountService, Authenticator, sync_builtin_roles
 from vtrack.security.audit import Actor, Auditor
@@ -57,6 +58,7 @@ from vtrack.security.tokens import TokenService
 from vtrack.services import Services
 from vtrack.settings import Settings
 from vtrack.sync.wiring import register_sync
+from vtrack.web.wiring import install_web
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,7 @@ def build_services(settings: Settings) -> Services:
         token_key,
         access_ttl=timedelta(minutes=settings.access_token_minutes),
         refresh_ttl=timedelta(days=settings.refresh_token_days),
+        session_ttl=timedelta(hours=settings.web_session_hours),
     )
     throttle = LoginThrottle(settings.login_max_failures, settings.login_window_seconds)
     job_registry = JobRegistry()
@@ -103,6 +106,7 @@ def build_services(settings: Settings) -> Services:
     services.jobs.schedule("jobs.prune", every_seconds=24 * 3600)
     register_health(services)
     register_snapshot_cleanup(services)
+    register_snapshot_refresh(services)
     register_sync(services)
     register_analytics(services)
     return services
@@ -181,6 +185,7 @@ def create_app(settings: Settings, on_admin_password: AdminPasswordCallback | No
         cloud.router,
         sync.router,
         archive.router,
+        recordings.router,
         jobs.router,
         audit.router,
         health.router,
@@ -191,4 +196,5 @@ def create_app(settings: Settings, on_admin_password: AdminPasswordCallback | No
         api.include_router(router)
     app.include_router(api)
     app.include_router(system.router)
+    install_web(app, settings)
     return app

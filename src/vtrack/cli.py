@@ -134,7 +134,9 @@ def _serve(settings: Settings) -> None:
         if not locked:
             raise _fail("a key rotation is running on this data dir; start the server when it is done")
         application = create_app(settings, on_admin_password=_show_admin_password)
-        console.print(f"vtrack API on http://{settings.host}:{settings.port}  (docs at /docs)")
+        console.print(
+            f"vtrack on http://{settings.host}:{settings.port}  (dashboard at /, API docs at /docs)"
+        )
         uvicorn.run(application, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
 
 
@@ -199,7 +201,8 @@ async def _run_demo(settings: Settings, site: SimulatorConfig) -> None:
         await register_demo_channel(services)
         _print_site(simulator, site)
         console.print(
-            f"registered {added} new simulated camera(s); API on http://{settings.host}:{settings.port}"
+            f"registered {added} new simulated camera(s); dashboard on http://{settings.host}:{settings.port}/"
+            "  (API docs at /docs)"
         )
         await server.serve()
     finally:

@@ -35,6 +35,14 @@ class Settings(BaseSettings):
     admin_password: SecretStr | None = None
     access_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
     refresh_token_days: int = Field(default=14, ge=1, le=365)
+    web_session_hours: float = Field(default=12, gt=0, le=24 * 30, description="dashboard sign-in lifetime")
+    web_node_modules: Path | None = Field(
+        default=None,
+        description="where `npm ci` put the dashboard's scripts; default: the checkout's node_modules",
+    )
+    web_secure_cookies: bool = Field(
+        default=False, description="mark the dashboard's cookies Secure (set when served over HTTPS)"
+    )
     login_max_failures: int = Field(default=5, ge=1, description="failures per window before 429")
     login_window_seconds: int = Field(default=300, ge=1)
     timezone: str = "Asia/Ho_Chi_Minh"
@@ -49,6 +57,8 @@ class Settings(BaseSettings):
     health_history_days: int = Field(default=30, ge=1, le=3650)
     # Snapshots: how long a captured JPEG (and its thumbnail) is kept before the daily cleanup deletes it.
     snapshot_ttl_hours: float = Field(default=7 * 24, gt=0, le=24 * 3650)
+    # The dashboard's pictures: each active camera gets a new snapshot this often (0: only on request).
+    snapshot_refresh_minutes: float = Field(default=15, ge=0, le=24 * 60)
     # Discovery: how many host:port pairs are probed at once.
     discovery_concurrency: int = Field(default=256, ge=1, le=4096)
     # Blob store: where snapshots and thumbnails are kept; a directory by default, or any S3-compatible store.

@@ -157,3 +157,61 @@ async def test_an_unconfigured_provider_says_what_to_set(clients: Clients) -> No
     assert response.status_code == 422 and "VTRACK_CLOUD_CLIENTS" in response.text
     response = await clients.operator.post("/api/v1/cloud/nosuch/auth", json={})
     assert response.status_code == 404
+
+
+async def test_a_browser_finishing_sign_in_returns_to_the_dashboard(
+    app: FastAPI, clients: Clients, dropbox: FakeDropbox
+) -> None:
+    """A person's browser gets a page, not JSON: it hands the account to the popup's opener (same origin
+    only) or, without a popup, goes back to the Add source page with the new account chosen."""
+    started = (await clients.operator.post("/api/v1/cloud/dropbox/auth", json={"flow": "code"})).json()[
+        "data"
+    ]
+    async with httpx.AsyncClient() as browser:
+        callback = urlsplit((await browser.get(started["authorizationUrl"])).headers["location"])
+    async with client_for(app) as anonymous:
+        page = await anonymous.get(f"{callback.path}?{callback.query}", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    [account] = (await clients.operator.get("/api/v1/cloud/accounts")).json()["data"]
+    back = f"/sources/add?protocol=dropbox&amp;account={account['id']}"
+    assert f'href="{back}"' in page.text
+    assert "window.location.origin" in page.text and '"*"' not in page.text
+
+
+async def test_choosing_another_folder_syncs_that_folder_from_its_start(
+    app: FastAPI, clients: Clients, services: Services, dropbox: FakeDropbox
+) -> None:
+    """The dashboard's folder tree saves `root`; the change feed's cursor belonged to the old folder."""
+    account = await connect(clients.operator, app)
+    body = {"name": "Shop Dropbox", "type": "dropbox", "account_id": account["id"], "root": "/Nowhere"}
+    refused = await clients.operator.post("/api/v1/sources", json=body)
+    assert refused.status_code == 422 and refused.json()["error"]["details"][0]["field"] == "root"
+    source = (await clients.operator.post("/api/v1/sources", json={**body, "root": "/Cameras"})).json()[
+        "data"
+    ]
+    assert (await sync(clients.operator, source["id"]))["chunks_failed"] == 0
+
+    missing = await clients.operator.patch(f"/api/v1/sources/{source['id']}", json={"root": "/Nowhere"})
+    assert missing.status_code == 422 and missing.json()["error"]["details"][0]["field"] == "root"
+    denied = await clients.viewer.patch(f"/api/v1/sources/{source['id']}", json={"root": "/Personal"})
+    assert denied.status_code == 403
+    moved = await clients.operator.patch(f"/api/v1/sources/{source['id']}", json={"root": "/Personal"})
+    assert moved.status_code == 200, moved.text
+    assert (await sync(clients.operator, source["id"]))["chunks_failed"] == 0
+    root = services.archive_layout.source_dir("Shop Dropbox")
+    assert (root / "holiday.mp4").read_bytes() == b"outside the synced folder"
+    audit = (await clients.admin.get("/api/v1/audit", params={"action": "source.update"})).json()["data"]
+    assert audit[0]["details"]["fields"] == ["root"]
+
+
+async def test_root_is_only_for_drives(clients: Clients) -> None:
+    nvr = await clients.admin.post(
+        "/api/v1/sources", json={"name": "Gate NVR", "type": "nvr", "host": "127.0.0.1", "port": 9}
+    )
+    if nvr.status_code == 201:  # saved without its cameras when the device does not answer
+        refused = await clients.admin.patch(
+            f"/api/v1/sources/{nvr.json()['data']['id']}", json={"root": "/x"}
+        )
+        assert refused.status_code == 422 and refused.json()["error"]["details"][0]["field"] == "root"
+    else:
+        assert nvr.status_code in (422, 502), nvr.text

@@ -103,6 +103,7 @@ def contract_app(tmp_path: Path) -> Iterator[FastAPI]:
             login_max_failures=100_000,
             # Generated cameras have generated addresses: no scheduled health round may go probing them.
             health_interval_seconds=24 * 3600,
+            snapshot_refresh_minutes=0,
             # Generated channels have generated stream URLs: no channel may start reading one.
             analytics_live=False,
         )
@@ -213,6 +214,23 @@ class Seeder:
             )
         return run_id
 
+    def recording(self) -> str:
+        """An archived file (a tiny stand-in, served as bytes); sync writes these, no endpoint does."""
+        file_id, now = str(uuid.uuid4()), datetime.now(UTC).replace(tzinfo=None)
+        relative = f"Seed/Camera/{now:%Y-%m-%d}/{file_id}.mp4"
+        target = self.database.parent / "archive" / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(64))
+        stamp = now.isoformat(sep=" ")
+        with sqlite3.connect(self.database) as db:
+            db.execute(
+                "INSERT INTO downloaded_files (id, source_id, camera_id, remote_id, range_start, range_end,"
+                " path, size_bytes, state, attempts, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'done', 1, ?, ?)",
+                (file_id, self.source(), self.camera(), file_id, stamp, stamp, relative, 82, stamp, stamp),
+            )
+        return file_id
+
     def path_ids(self, operation: Operation) -> dict[str, str]:
         makers: dict[str, Callable[[], str]] = {
             "camera_id": self.camera,
@@ -224,6 +242,7 @@ class Seeder:
             "snapshot_id": self.snapshot,
         }
         makers["channel_id"] = self.channel
+        makers["recording_id"] = self.recording
         if operation.path == "/api/v1/download-nvr-videos":
             self.download_source()
         if operation.path.startswith("/api/v1/sync/"):

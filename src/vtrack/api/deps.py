@@ -15,7 +15,8 @@ from vtrack.errors import PermissionDeniedError
 from vtrack.security.accounts import AuthenticationError
 from vtrack.security.audit import Actor, Auditor
 from vtrack.security.permissions import Permission
-from vtrack.security.tokens import TokenError
+from vtrack.security.tokens import TokenError, TokenKind
+from vtrack.security.web_session import CSRF_COOKIE, CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, csrf_matches
 from vtrack.services import Services
 
 
@@ -41,21 +42,36 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-async def get_current_user(
-    services: ServicesDep,
-    session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> User:
-    if credentials is None:
-        raise AuthenticationError("missing bearer token")
+async def user_for_token(services: Services, session: AsyncSession, token: str, kind: TokenKind) -> User:
     try:
-        claims = services.tokens.verify(credentials.credentials, "access")
+        claims = services.tokens.verify(token, kind)
     except TokenError as exc:
         raise AuthenticationError(str(exc)) from None
     user = await UserRepository(session).get(claims.user_id)
     if user is None or not user.is_active or user.token_version != claims.version:
         raise AuthenticationError("token no longer valid")
     return user
+
+
+async def get_current_user(
+    request: Request,
+    services: ServicesDep,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User:
+    """A bearer access token, or the dashboard's session cookie with its CSRF header on writes."""
+    if credentials is not None:
+        return await user_for_token(services, session, credentials.credentials, "access")
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise AuthenticationError("missing bearer token")
+    if request.method not in SAFE_METHODS and not csrf_matches(
+        request.cookies.get(CSRF_COOKIE), request.headers.get(CSRF_HEADER)
+    ):
+        raise PermissionDeniedError(
+            f"a request signed in by the session cookie needs the {CSRF_HEADER} header"
+        )
+    return await user_for_token(services, session, cookie, "session")
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from vtrack.db.models import User, VideoSource
 from vtrack.db.repositories.sources import SourceRepository
+from vtrack.db.repositories.sync import SyncRepository
 from vtrack.db.types import utcnow
 from vtrack.devices.errors import DeviceError
 from vtrack.errors import ConflictError, InvalidInputError, NotFoundError, UpstreamError
@@ -21,6 +22,7 @@ from vtrack.registry.source_schemas import SourceCreate, SourceUpdate
 from vtrack.registry.sources import SOURCE_PASSWORD
 from vtrack.security.audit import Auditor
 from vtrack.security.encryption import Keyring
+from vtrack.sources.base import FolderBrowser
 from vtrack.sources.providers import SignIn, provider
 
 # The field a refusal (auth) or an absence (not_found) is about, by how the provider signs in.
@@ -92,11 +94,15 @@ class CloudSourceService:
 
     async def test(self, source: VideoSource) -> str:
         """The connection test; returns what the provider says this is (account name, bucket, path)."""
-        fields = _FIELDS[provider(source.source_type).sign_in]
+        sign_in = provider(source.source_type).sign_in
+        fields = _FIELDS[sign_in]
         try:
             connector = await self.accounts.connector(source)
             try:
-                return await connector.account()
+                label = await connector.account()
+                if isinstance(connector, FolderBrowser) and source.config.get("root"):
+                    await connector.list_folders(source.config["root"])  # a missing folder: not_found -> root
+                return label
             finally:
                 await connector.close()
         except DeviceError as error:
@@ -106,6 +112,32 @@ class CloudSourceService:
                     [{"field": fields[error.kind], "message": error.message}],
                 ) from None
             raise UpstreamError(error.message, error.kind) from None
+
+    async def update(self, source: VideoSource, data: SourceUpdate) -> None:
+        """Name, on/off and, for drives, the folder; credentials live in the account, not here."""
+        device_only = sorted(data.model_fields_set & {"username", "password", "selected_cameras"})
+        if data.root is not None and provider(source.source_type).sign_in is not SignIn.OAUTH:
+            device_only.append("root")
+        if device_only:
+            raise InvalidInputError(
+                "cloud sources take new credentials by connecting the account again; only drives have a root",
+                [{"field": name, "message": f"not for {source.source_type} sources"} for name in device_only],
+            )
+        if data.name is not None and data.name != source.name:
+            if await SourceRepository(self.session).name_taken(data.name, source.id):
+                raise ConflictError(
+                    f"a source named {data.name!r} already exists",
+                    [{"field": "name", "message": "already taken"}],
+                )
+            source.name = data.name
+        if data.is_active is not None:
+            source.is_active = data.is_active
+        if data.root is not None and data.root != source.config.get("root"):
+            source.config = {**source.config, "root": data.root}
+            source.config = {**source.config, "account": await self.test(source)}  # refuses a missing folder
+            # The change cursor belongs to the old folder's feed: the new folder is listed from the start.
+            (await SyncRepository(self.session).status(source.id)).cursor = None
+        self.audit.record("source.update", "source", source.id, fields=sorted(data.model_fields_set))
 
 
 def can_see(user: User, source: VideoSource) -> bool:
@@ -119,17 +151,3 @@ async def visible_source(session: AsyncSession, user: User, source_id: str) -> V
     if source is None or not can_see(user, source):
         raise NotFoundError(f"source {source_id} not found")
     return source
-
-
-def cloud_update(source: VideoSource, data: SourceUpdate) -> None:
-    """A cloud source's name and on/off switch change here; its credentials live in its account."""
-    device_only = sorted(data.model_fields_set & {"username", "password", "selected_cameras"})
-    if device_only:
-        raise InvalidInputError(
-            "cloud sources take new credentials by connecting the account again",
-            [{"field": name, "message": "not for cloud sources"} for name in device_only],
-        )
-    if data.name is not None:
-        source.name = data.name
-    if data.is_active is not None:
-        source.is_active = data.is_active

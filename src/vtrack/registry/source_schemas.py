@@ -140,5 +140,9 @@ class SourceUpdate(StrictInput):
     username: ShortText | None = None
     password: Secret | None = Field(default=None, repr=False)
     selected_cameras: list[CameraName] | None = None
+    root: FolderPath | None = Field(
+        default=None,
+        description="cloud drives: another folder to sync (path or id); syncing starts over there",
+    )
     is_active: bool | None = None
     timeout_seconds: float = Field(default=5.0, ge=0.5, le=60)

@@ -190,6 +190,11 @@ class SourceService:
         return selected_rows
 
     async def update(self, source: VideoSource, data: SourceUpdate) -> VideoSource:
+        if data.root is not None:
+            raise InvalidInputError(
+                "root is the folder of a cloud drive source",
+                [{"field": "root", "message": "not for devices"}],
+            )
         changes = data.model_dump(exclude_unset=True, exclude={"timeout_seconds"})
         if changes.get("name") is not None and changes["name"] != source.name:
             await self._check_name(changes["name"], source.id)

@@ -1,4 +1,4 @@
-"""Signed JWT access and refresh tokens."""
+"""Signed JWT access and refresh tokens, and the dashboard's session token (kept in an HttpOnly cookie)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Literal
 
 import jwt
 
-TokenKind = Literal["access", "refresh"]
+TokenKind = Literal["access", "refresh", "session"]
 _ALGORITHM = "HS256"
 _ISSUER = "vtrack"
 
@@ -34,11 +34,21 @@ class TokenPair:
 
 
 class TokenService:
-    def __init__(self, key: bytes, access_ttl: timedelta, refresh_ttl: timedelta) -> None:
+    def __init__(
+        self,
+        key: bytes,
+        access_ttl: timedelta,
+        refresh_ttl: timedelta,
+        session_ttl: timedelta = timedelta(hours=12),
+    ) -> None:
         if len(key) < 32:
             raise ValueError("token signing key must be at least 32 bytes")
         self._key = key
-        self._ttl: dict[TokenKind, timedelta] = {"access": access_ttl, "refresh": refresh_ttl}
+        self._ttl: dict[TokenKind, timedelta] = {
+            "access": access_ttl,
+            "refresh": refresh_ttl,
+            "session": session_ttl,
+        }
 
     def _encode(self, user_id: str, kind: TokenKind, version: int) -> str:
         now = datetime.now(UTC)
@@ -59,6 +69,12 @@ class TokenService:
             refresh_token=self._encode(user_id, "refresh", version),
             expires_in=int(self._ttl["access"].total_seconds()),
         )
+
+    def issue_session(self, user_id: str, version: int) -> tuple[str, int]:
+        """A dashboard session: one token that lives as long as a working day, so the browser's <img>,
+        <video> and EventSource requests (which cannot refresh anything) keep working; a kind of its own,
+        so it is refused as a bearer token."""
+        return self._encode(user_id, "session", version), int(self._ttl["session"].total_seconds())
 
     def verify(self, token: str, kind: TokenKind) -> TokenClaims:
         try:

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 VIDEO_EXTENSIONS = frozenset(
     {".mp4", ".mkv", ".mov", ".avi", ".ts", ".m4v", ".dav", ".h264", ".h265", ".flv"}
@@ -80,5 +80,6 @@ class Folder:
     has_children: bool | None = None  # None: unknown until opened
 
 
+@runtime_checkable
 class FolderBrowser(Protocol):
     async def list_folders(self, parent: str | None) -> list[Folder]: ...

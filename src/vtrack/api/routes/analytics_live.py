@@ -7,7 +7,6 @@ accept a signed link from GET /analytics/live, as snapshots do; API clients use 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Annotated, Any
@@ -23,6 +22,7 @@ from vtrack.api.schemas.analytics import ChannelHealth
 from vtrack.db.types import utcnow
 from vtrack.errors import NotFoundError, PermissionDeniedError
 from vtrack.events.bus import Event
+from vtrack.events.sse import KEEPALIVE, SSE_HEADERS, sse_message
 from vtrack.security.permissions import Permission
 from vtrack.security.signed_urls import SignatureExpiredError, SignedUrlError
 
@@ -64,7 +64,7 @@ async def _signed_or_bearer(
         except SignedUrlError:
             raise PermissionDeniedError("this link is not valid") from None
         return
-    user = await get_current_user(services, session, credentials)
+    user = await get_current_user(request, services, session, credentials)
     if not has_permission(user, Permission.ANALYTICS_READ):
         raise PermissionDeniedError(f"this needs the {Permission.ANALYTICS_READ.value} permission")
 
@@ -155,11 +155,6 @@ async def channel_preview(
     )
 
 
-def _sse(kind: str, data: dict[str, Any], event_id: str | None = None) -> bytes:
-    head = f"id: {event_id}\n" if event_id else ""
-    return f"{head}event: {kind}\ndata: {json.dumps(data, default=str, separators=(',', ':'))}\n\n".encode()
-
-
 def _payload(event: Event) -> dict[str, Any]:
     return {"channelId": event.subject_id, "at": event.at.isoformat(), **event.payload}
 
@@ -182,21 +177,21 @@ async def live_stream(
             yield b"retry: 3000\n\n"
             for channel_id, health in services.analytics.health().items():
                 if channel is None or channel == channel_id:
-                    yield _sse("health", {"channelId": channel_id, **health})
+                    yield sse_message("health", {"channelId": channel_id, **health})
             while not await request.is_disconnected():
                 try:
                     event = await subscription.get(within=KEEPALIVE_SECONDS)
                 except TimeoutError:
-                    yield b": keep-alive\n\n"
+                    yield KEEPALIVE
                     continue
                 if channel is not None and event.subject_id != channel:
                     continue
-                yield _sse(event.kind.removeprefix("analytics."), _payload(event))
+                yield sse_message(event.kind.removeprefix("analytics."), _payload(event))
         finally:
             subscription.close()
 
     return StreamingResponse(
         events(),
         media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        headers=SSE_HEADERS,
     )

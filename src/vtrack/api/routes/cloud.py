@@ -9,6 +9,7 @@ that only the server knows.
 from __future__ import annotations
 
 import html
+import json
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response, status
@@ -175,10 +176,15 @@ async def oauth_callback(
             ok(AccountOut.of(account)).model_dump_json(by_alias=True), media_type="application/json"
         )
     label = html.escape(f"{provider(name).label}: {account.label}")
+    # The dashboard opened the provider in a popup: tell it (same origin only) and close. Without a popup
+    # (blocked, or the tab itself went to the provider), go back to the dashboard's Add source page.
+    back = html.escape(f"/sources/add?protocol={name}&account={account.id}")
     return HTMLResponse(
-        f"<!doctype html><title>Connected</title><p>Connected {label}. You can close this window.</p>"
-        f'<script>window.opener && window.opener.postMessage({{"cloudAccount": "{account.id}"}}, "*");'
-        "</script>"
+        f"<!doctype html><title>Connected</title><p>Connected {label}. "
+        f'<a href="{back}">Back to vtrack</a></p>'
+        "<script>if (window.opener) {"
+        f' window.opener.postMessage({{"cloudAccount": "{account.id}"}}, window.location.origin);'
+        f" window.close(); }} else {{ window.location.replace({json.dumps(back)}); }}</script>"
     )
 
 

@@ -14,7 +14,7 @@ from vtrack.db.repositories.sources import SourceRepository
 from vtrack.db.types import utcnow
 from vtrack.devices.probe import probe_source
 from vtrack.registry.cloud_accounts import is_admin
-from vtrack.registry.cloud_sources import CloudSourceService, cloud_update, visible_source
+from vtrack.registry.cloud_sources import CloudSourceService, visible_source
 from vtrack.registry.snapshots import snapshot_service
 from vtrack.registry.source_schemas import SourceCreate, SourceType, SourceUpdate
 from vtrack.registry.sources import SourceService
@@ -77,8 +77,7 @@ async def update_source(
 ) -> Envelope[SourceOut]:
     source = await visible_source(session, user, source_id)
     if source.source_type in CLOUD_TYPES:
-        cloud_update(source, body)
-        audit.record("source.update", "source", source.id, fields=sorted(body.model_fields_set))
+        await CloudSourceService(session, services.keyring, audit, services.cloud).update(source, body)
     else:
         source = await _service(services, session, audit).update(source, body)
     await source_saved(session, services, source, list(source.selected_cameras))

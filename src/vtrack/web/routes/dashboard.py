@@ -1,0 +1,52 @@
+"""The dashboard: camera health summary, a grid of the latest snapshots, and today's people counts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
+
+from vtrack.api.deps import ServicesDep, SessionDep, has_permission
+from vtrack.db.models import User
+from vtrack.security.permissions import Permission
+from vtrack.web import camera_views
+from vtrack.web.session import TemplatesDep, page_permission
+
+router = APIRouter(include_in_schema=False)
+
+CamerasReader = Annotated[User, Depends(page_permission(Permission.CAMERAS_READ))]
+AnalyticsReader = Annotated[User, Depends(page_permission(Permission.ANALYTICS_READ))]
+
+
+@router.get("/dashboard")
+async def dashboard(
+    request: Request, user: CamerasReader, services: ServicesDep, session: SessionDep, templates: TemplatesDep
+) -> Response:
+    context = {
+        "summary": await camera_views.summary(session),
+        "tiles": await camera_views.camera_tiles(services, session),
+        "people": None,
+    }
+    if has_permission(user, Permission.ANALYTICS_READ):
+        context["people"] = await camera_views.people_today(session, templates.zone, templates.now())
+    return templates.render(request, "dashboard.html", context, user=user)
+
+
+@router.get("/dashboard/grid")
+async def dashboard_grid(
+    request: Request, user: CamerasReader, services: ServicesDep, session: SessionDep, templates: TemplatesDep
+) -> Response:
+    context = {
+        "summary": await camera_views.summary(session),
+        "tiles": await camera_views.camera_tiles(services, session),
+    }
+    return templates.render(request, "dashboard/_grid.html", context, user=user)
+
+
+@router.get("/dashboard/counts")
+async def dashboard_counts(
+    request: Request, user: AnalyticsReader, session: SessionDep, templates: TemplatesDep
+) -> Response:
+    people = await camera_views.people_today(session, templates.zone, templates.now())
+    return templates.render(request, "dashboard/_counts.html", {"people": people}, user=user)
