@@ -59,6 +59,15 @@ def page_permission(permission: Permission) -> Callable[[User], Awaitable[User]]
     return check
 
 
+# A page's reader or writer, by the same permissions as the API's (viewers read, operators write).
+CamerasReader = Annotated[User, Depends(page_permission(Permission.CAMERAS_READ))]
+CamerasWriter = Annotated[User, Depends(page_permission(Permission.CAMERAS_WRITE))]
+SourcesReader = Annotated[User, Depends(page_permission(Permission.SOURCES_READ))]
+SourcesWriter = Annotated[User, Depends(page_permission(Permission.SOURCES_WRITE))]
+AnalyticsReader = Annotated[User, Depends(page_permission(Permission.ANALYTICS_READ))]
+UsersAdmin = Annotated[User, Depends(page_permission(Permission.USERS_ADMIN))]
+
+
 def safe_next(target: str | None) -> str:
     """Only a path on this site: never `//evil.example` or a full URL."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:

@@ -5,19 +5,16 @@ testing, discovering and saving are the browser's calls to the JSON API (add_sou
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from vtrack.api.deps import ServicesDep, SessionDep
-from vtrack.db.models import User
 from vtrack.db.repositories.cloud import CloudRepository
 from vtrack.devices.targets import DEFAULT_PORTS
 from vtrack.registry.cloud_accounts import is_admin
-from vtrack.security.permissions import Permission
 from vtrack.sources.providers import PROVIDERS, SignIn
-from vtrack.web.session import TemplatesDep, page_permission
+from vtrack.web.session import SourcesWriter, TemplatesDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -48,7 +45,7 @@ BY_KEY = {p.key: p for p in PROTOCOLS} | {p.type: p for p in PROTOCOLS}
 @router.get("/sources/add", response_class=HTMLResponse)
 async def add_source_page(
     request: Request,
-    user: Annotated[User, Depends(page_permission(Permission.SOURCES_WRITE))],
+    user: SourcesWriter,
     templates: TemplatesDep,
     services: ServicesDep,
     session: SessionDep,

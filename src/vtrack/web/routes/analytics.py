@@ -4,14 +4,15 @@ browser, so the editor's lines are validated by the same specs as the API's."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vtrack.api.deps import ServicesDep, SessionDep, has_permission
-from vtrack.db.models import AnalyticsChannel, User
+from vtrack.db.models import AnalyticsChannel
 from vtrack.db.repositories.analytics import ChannelRepository
 from vtrack.db.repositories.cameras import CameraRepository
 from vtrack.db.repositories.snapshots import SnapshotRepository
@@ -30,12 +31,11 @@ from vtrack.web.analytics_views import (
 )
 from vtrack.web.charts import ChartText, bar_chart
 from vtrack.web.i18n import Translator, pick_language
-from vtrack.web.session import TemplatesDep, page_permission
+from vtrack.web.session import AnalyticsReader, TemplatesDep
 from vtrack.web.templating import Templates
 
 router = APIRouter(include_in_schema=False)
 
-Reader = Annotated[User, Depends(page_permission(Permission.ANALYTICS_READ))]
 MAX_CHANNELS = 200  # cards on one page; a site with more filters through the API
 API = "/api/v1/analytics/channels"
 
@@ -45,17 +45,31 @@ def _range(value: str | None) -> ChartRange:
 
 
 async def _chart(
-    request: Request, session: AsyncSession, templates: Templates, chart: ChartRange, channel_id: str | None
-) -> str:
+    request: Request,
+    session: AsyncSession,
+    templates: Templates,
+    channels: Sequence[AnalyticsChannel],
+    chart: str | None,
+    channel: str | None,
+) -> dict[str, Any]:
+    """The chart box's context: the range, the channel (only one that exists), and the drawn SVG."""
+    chosen = _range(chart)
+    selected = channel if channel and any(c.id == channel for c in channels) else None
     t = Translator(pick_language(request))
-    buckets = await chart_buckets(session, chart, templates.now(), templates.zone, channel_id)
+    buckets = await chart_buckets(session, chosen, templates.now(), templates.zone, selected)
     text = ChartText(
-        title=t(f"analytics.chart.title.{chart}"),
+        title=t(f"analytics.chart.title.{chosen}"),
         entered=t("analytics.in"),
         exited=t("analytics.out"),
         empty=t("analytics.chart.empty"),
     )
-    return bar_chart(buckets, text)
+    return {
+        "channels": channels,
+        "chart": chosen,
+        "chart_ranges": CHART_RANGES,
+        "chart_channel": selected,
+        "chart_svg": bar_chart(buckets, text),
+    }
 
 
 def _card(services: Services, channel: AnalyticsChannel, figures: ChannelFigures | None) -> dict[str, Any]:
@@ -72,7 +86,7 @@ def _card(services: Services, channel: AnalyticsChannel, figures: ChannelFigures
 @router.get("/analytics", response_class=HTMLResponse)
 async def analytics_page(
     request: Request,
-    user: Reader,
+    user: AnalyticsReader,
     services: ServicesDep,
     session: SessionDep,
     templates: TemplatesDep,
@@ -82,8 +96,6 @@ async def analytics_page(
     channels = (await ChannelRepository(session).search(1, MAX_CHANNELS)).items
     figures = await today_figures(session, templates.now(), templates.zone)
     cards = [_card(services, c, figures.get(c.id)) for c in channels]
-    chosen = _range(chart)
-    selected = channel if channel and any(c.id == channel for c in channels) else None
     cameras = []
     if has_permission(user, Permission.ANALYTICS_WRITE) and has_permission(user, Permission.CAMERAS_READ):
         cameras = list(await CameraRepository(session).all())
@@ -92,12 +104,8 @@ async def analytics_page(
         "analytics/index.html",
         {
             "cards": cards,
-            "channels": channels,
             "cameras": cameras,
-            "chart": chosen,
-            "chart_ranges": CHART_RANGES,
-            "chart_channel": selected,
-            "chart_svg": await _chart(request, session, templates, chosen, selected),
+            **await _chart(request, session, templates, channels, chart, channel),
         },
         user=user,
     )
@@ -106,7 +114,7 @@ async def analytics_page(
 @router.get("/analytics/chart", response_class=HTMLResponse)
 async def chart_fragment(
     request: Request,
-    user: Reader,
+    user: AnalyticsReader,
     session: SessionDep,
     templates: TemplatesDep,
     chart: Annotated[str | None, Query(max_length=8)] = None,
@@ -114,27 +122,15 @@ async def chart_fragment(
 ) -> HTMLResponse:
     """The chart box alone: the range switch and the live refresh swap it in place."""
     channels = (await ChannelRepository(session).search(1, MAX_CHANNELS)).items
-    chosen = _range(chart)
-    selected = channel if channel and any(c.id == channel for c in channels) else None
-    return templates.render(
-        request,
-        "analytics/_chart.html",
-        {
-            "channels": channels,
-            "chart": chosen,
-            "chart_ranges": CHART_RANGES,
-            "chart_channel": selected,
-            "chart_svg": await _chart(request, session, templates, chosen, selected),
-        },
-        user=user,
-    )
+    context = await _chart(request, session, templates, channels, chart, channel)
+    return templates.render(request, "analytics/_chart.html", context, user=user)
 
 
 @router.get("/analytics/channels/{channel_id}/live", response_class=HTMLResponse)
 async def live_fragment(
     channel_id: str,
     request: Request,
-    user: Reader,
+    user: AnalyticsReader,
     services: ServicesDep,
     session: SessionDep,
     templates: TemplatesDep,
@@ -162,7 +158,7 @@ async def _picture(services: Services, session: AsyncSession, channel: Analytics
 async def editor_page(
     channel_id: str,
     request: Request,
-    user: Reader,
+    user: AnalyticsReader,
     services: ServicesDep,
     session: SessionDep,
     templates: TemplatesDep,

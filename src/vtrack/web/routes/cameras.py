@@ -12,18 +12,14 @@ from starlette.responses import Response
 
 from vtrack.api.deps import SessionDep
 from vtrack.api.schemas.cameras import CameraOut
-from vtrack.db.models import User
 from vtrack.db.repositories.cameras import CameraRepository
 from vtrack.registry.schemas import CameraProtocol, Codec
-from vtrack.security.permissions import Permission
 from vtrack.web import camera_views
 from vtrack.web.camera_views import CameraQuery
-from vtrack.web.session import TemplatesDep, page_permission
+from vtrack.web.session import CamerasReader, CamerasWriter, TemplatesDep
 
 router = APIRouter(include_in_schema=False)
 
-CamerasReader = Annotated[User, Depends(page_permission(Permission.CAMERAS_READ))]
-CamerasWriter = Annotated[User, Depends(page_permission(Permission.CAMERAS_WRITE))]
 TABLE_ID = "camera-table"
 
 

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from vtrack.api.deps import ServicesDep, SessionDep, has_permission
-from vtrack.db.models import User
 from vtrack.security.permissions import Permission
 from vtrack.web import camera_views
-from vtrack.web.session import TemplatesDep, page_permission
+from vtrack.web.session import AnalyticsReader, CamerasReader, TemplatesDep
 
 router = APIRouter(include_in_schema=False)
-
-CamerasReader = Annotated[User, Depends(page_permission(Permission.CAMERAS_READ))]
-AnalyticsReader = Annotated[User, Depends(page_permission(Permission.ANALYTICS_READ))]
 
 
 @router.get("/dashboard")

@@ -26,13 +26,11 @@ from vtrack.db.repositories.paging import Page
 from vtrack.db.repositories.recordings import RecordingFilter, RecordingRepository, local_day
 from vtrack.db.repositories.sources import SourceRepository
 from vtrack.registry.cloud_sources import can_see
-from vtrack.security.permissions import Permission
-from vtrack.web.session import TemplatesDep, page_permission
+from vtrack.web.session import SourcesReader, TemplatesDep
 from vtrack.web.templating import Templates
 
 router = APIRouter(include_in_schema=False)
 
-SourcesReader = Annotated[User, Depends(page_permission(Permission.SOURCES_READ))]
 PAGE_SIZE = 25
 MAX_SOURCES = 200
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from vtrack.api.deps import ServicesDep, SessionDep
 from vtrack.api.schemas.sources import SourceOut
 from vtrack.api.schemas.sync import SyncJobOut, SyncStatusOut
-from vtrack.db.models import Camera, User, VideoSource
+from vtrack.db.models import Camera, VideoSource
 from vtrack.db.repositories.cloud import CloudRepository
 from vtrack.db.repositories.jobs import JobRepository
 from vtrack.db.repositories.sources import SourceRepository
@@ -24,15 +24,13 @@ from vtrack.db.repositories.sync import SyncRepository
 from vtrack.errors import NotFoundError
 from vtrack.registry.cloud_accounts import is_admin
 from vtrack.registry.cloud_sources import visible_source
-from vtrack.security.permissions import Permission
 from vtrack.services import Services
 from vtrack.sources.providers import CLOUD_TYPES, SignIn, provider
 from vtrack.sync.service import SYNC_JOB
-from vtrack.web.session import TemplatesDep, page_permission
+from vtrack.web.session import SourcesReader, TemplatesDep
 
 router = APIRouter(include_in_schema=False)
 
-SourcesReader = Annotated[User, Depends(page_permission(Permission.SOURCES_READ))]
 PAGE_SIZE = 50
 RECENT_JOBS = 10
 

@@ -6,20 +6,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from vtrack.api.deps import SessionDep
 from vtrack.api.schemas.users import UserOut
-from vtrack.db.models import User
 from vtrack.db.repositories.users import RoleRepository, UserRepository
 from vtrack.security.passwords import MIN_PASSWORD_LENGTH
 from vtrack.security.permissions import Permission, RoleName
-from vtrack.web.session import TemplatesDep, page_permission
+from vtrack.web.session import TemplatesDep, UsersAdmin
 
 router = APIRouter(include_in_schema=False)
 
-UsersAdmin = Annotated[User, Depends(page_permission(Permission.USERS_ADMIN))]
 PAGE_SIZE = 50
 KNOWN_PERMISSIONS = frozenset(p.value for p in Permission)
 ROLE_CHOICES = tuple(role.value for role in RoleName)
