@@ -135,7 +135,8 @@ def _serve(settings: Settings) -> None:
             raise _fail("a key rotation is running on this data dir; start the server when it is done")
         application = create_app(settings, on_admin_password=_show_admin_password)
         console.print(
-            f"vtrack on http://{settings.host}:{settings.port}  (dashboard at /, API docs at /docs)"
+            f"vtrack on http://{settings.host}:{settings.port}  (dashboard at /, API docs at /docs)",
+            soft_wrap=True,
         )
         uvicorn.run(application, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
 
@@ -202,7 +203,8 @@ async def _run_demo(settings: Settings, site: SimulatorConfig) -> None:
         _print_site(simulator, site)
         console.print(
             f"registered {added} new simulated camera(s); dashboard on http://{settings.host}:{settings.port}/"
-            "  (API docs at /docs)"
+            "  (API docs at /docs)",
+            soft_wrap=True,  # a URL people copy: never cut by the terminal's width
         )
         await server.serve()
     finally:
