@@ -150,13 +150,21 @@ async def test_a_password_change_ends_the_users_sessions(app: FastAPI, web: WebC
         assert (await again.get("/api/v1/auth/me")).status_code == 200
 
 
-async def test_logout_needs_its_token_clears_the_session_and_is_audited(web: WebClients) -> None:
+async def test_logout_needs_its_token_clears_the_session_and_is_audited(
+    app: FastAPI, web: WebClients
+) -> None:
+    copied = web.operator.cookies[SESSION_COOKIE]
     forged = await web.operator.post("/logout", data={"csrf_token": "forged"})
     assert forged.headers["location"] == "/dashboard" and SESSION_COOKIE in web.operator.cookies
     answer = await web.operator.post("/logout", data={"csrf_token": web.operator.cookies[CSRF_COOKIE]})
     assert answer.status_code == 303 and answer.headers["location"] == "/"
     assert SESSION_COOKIE not in web.operator.cookies
     assert (await web.operator.get("/dashboard")).status_code == 303
+    async with client_for(app) as thief:  # a copy of the cookie from before: ended on the server too
+        thief.cookies.set(SESSION_COOKIE, copied)
+        assert (await thief.get("/api/v1/auth/me")).status_code == 401
+        assert (await thief.get("/dashboard")).headers["location"] == "/?next=/dashboard"
+    assert (await web.admin.get("/api/v1/auth/me")).status_code == 200  # other people's sessions go on
     audit = (await web.api.admin.get("/api/v1/audit", params={"action": "auth.logout"})).json()["data"]
     assert [row["actorName"] for row in audit] == ["operator"]
 

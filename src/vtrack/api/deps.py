@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from vtrack.db.models import User
 from vtrack.db.repositories.users import UserRepository
+from vtrack.db.repositories.web_sessions import WebSessionRepository
+from vtrack.db.types import utcnow
 from vtrack.errors import PermissionDeniedError
 from vtrack.security.accounts import AuthenticationError
 from vtrack.security.audit import Actor, Auditor
@@ -47,6 +49,8 @@ async def user_for_token(services: Services, session: AsyncSession, token: str, 
         claims = services.tokens.verify(token, kind)
     except TokenError as exc:
         raise AuthenticationError(str(exc)) from None
+    if kind == "session" and not await WebSessionRepository(session).is_open(claims.token_id, utcnow()):
+        raise AuthenticationError("signed out")
     user = await UserRepository(session).get(claims.user_id)
     if user is None or not user.is_active or user.token_version != claims.version:
         raise AuthenticationError("token no longer valid")

@@ -24,6 +24,7 @@ class TokenClaims:
     kind: TokenKind
     version: int
     expires_at: datetime
+    token_id: str = ""  # the JWT's jti: how a dashboard session is found again to be ended
 
 
 @dataclass(frozen=True)
@@ -70,11 +71,12 @@ class TokenService:
             expires_in=int(self._ttl["access"].total_seconds()),
         )
 
-    def issue_session(self, user_id: str, version: int) -> tuple[str, int]:
+    def issue_session(self, user_id: str, version: int) -> tuple[str, TokenClaims]:
         """A dashboard session: one token that lives as long as a working day, so the browser's <img>,
         <video> and EventSource requests (which cannot refresh anything) keep working; a kind of its own,
-        so it is refused as a bearer token."""
-        return self._encode(user_id, "session", version), int(self._ttl["session"].total_seconds())
+        so it is refused as a bearer token. Its claims say which row in web_sessions to keep."""
+        token = self._encode(user_id, "session", version)
+        return token, self.verify(token, "session")
 
     def verify(self, token: str, kind: TokenKind) -> TokenClaims:
         try:
@@ -96,4 +98,5 @@ class TokenService:
             kind=kind,
             version=int(claims.get("ver", 0)),
             expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
+            token_id=str(claims.get("jti", "")),
         )

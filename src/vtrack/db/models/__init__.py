@@ -14,7 +14,7 @@ from vtrack.db.models.events import SystemEvent
 from vtrack.db.models.jobs import JobRun
 from vtrack.db.models.sources import VideoSource
 from vtrack.db.models.sync import DownloadedFile, Recording, SyncStatus
-from vtrack.db.models.users import Role, User
+from vtrack.db.models.users import Role, User, WebSession
 
 __all__ = [
     "AnalyticsChannel",
@@ -38,4 +38,5 @@ __all__ = [
     "SystemEvent",
     "User",
     "VideoSource",
+    "WebSession",
 ]

@@ -34,3 +34,16 @@ class User(IdMixin, TimestampMixin, Base):
     token_version: Mapped[int] = mapped_column(default=0, nullable=False)
 
     role: Mapped[Role] = relationship(lazy="joined")
+
+
+class WebSession(Base):
+    """A dashboard sign-in, so signing out ends it on the server (its cookie is a JWT, valid by itself)."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the session token's jti
+    user_id: Mapped[str] = mapped_column(String(36), ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    ip: Mapped[str | None] = mapped_column(String(64), nullable=True)

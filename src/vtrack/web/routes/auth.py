@@ -8,6 +8,8 @@ from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
 
 from vtrack.api.deps import ServicesDep, SessionDep, client_ip, user_for_token
+from vtrack.db.repositories.web_sessions import WebSessionRepository
+from vtrack.db.types import utcnow
 from vtrack.errors import DomainError
 from vtrack.security.accounts import AuthenticationError, ThrottledError
 from vtrack.security.audit import Actor, Auditor
@@ -61,9 +63,13 @@ async def login(
     except (AuthenticationError, DomainError):
         await session.commit()
         return again("login.error.invalid", 401)
-    token, max_age = services.tokens.issue_session(result.user.id, result.user.token_version)
+    token, claims = services.tokens.issue_session(result.user.id, result.user.token_version)
+    now = utcnow()
+    await WebSessionRepository(session).start(
+        claims.token_id, result.user.id, claims.expires_at, now, client_ip(request)
+    )
     response = RedirectResponse(safe_next(next), status_code=303)
-    templates.set_cookie(response, SESSION_COOKIE, token, max_age)
+    templates.set_cookie(response, SESSION_COOKIE, token, int((claims.expires_at - now).total_seconds()))
     # A fresh CSRF token per sign-in, so one planted before the sign-in is worthless after it.
     templates.set_cookie(response, CSRF_COOKIE, new_csrf_token(), CSRF_MAX_AGE, http_only=False)
     return response
@@ -85,6 +91,9 @@ async def logout(
         except AuthenticationError:
             pass
         else:
+            await WebSessionRepository(session).end(
+                services.tokens.verify(token, "session").token_id, utcnow()
+            )
             auditor = Auditor(session, Actor(user.id, user.username, client_ip(request)))
             auditor.record("auth.logout", "user", user.id)
     response = RedirectResponse("/", status_code=303)
