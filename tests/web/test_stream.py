@@ -60,7 +60,9 @@ async def test_sync_progress_is_reported_on_change_to_those_who_may_see_it(
     viewer = await _user(services, "viewer")
     site, private = await _sources(services, admin)
     site_run = await _run(services, site, status="running", progress=0.25, message="2/8 segments")
-    await _run(services, private, status="running", progress=0.5)
+    await _run(
+        services, private, status="running", progress=0.5, result={"chunks_planned": 4, "chunks_done": 2}
+    )
     await _run(services, site, status="succeeded", progress=1.0, finished_at=utcnow() - timedelta(hours=1))
 
     watch_admin, watch_viewer = SyncWatch(services, admin), SyncWatch(services, viewer)
@@ -68,6 +70,11 @@ async def test_sync_progress_is_reported_on_change_to_those_who_may_see_it(
     assert sorted((d["sourceId"], d["progress"], d["state"]) for d in seen) == sorted(
         [(site, 0.25, "running"), (private, 0.5, "running")]
     )
+    cloud = next(d for d in seen if d["sourceId"] == private)
+    assert (cloud["segmentsDone"], cloud["segmentsTotal"]) == (
+        2,
+        4,
+    )  # a cloud run's files, as the API names them
     assert [d["sourceId"] for d in await watch_viewer.changes()] == [site]  # the cloud source is the admin's
     assert await watch_admin.changes() == []  # nothing changed
 

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from vtrack.api.deps import ServicesDep, has_permission
-from vtrack.api.schemas.sync import SYNC_STATES
+from vtrack.api.schemas.sync import SyncJobOut
 from vtrack.db.models import JobRun, User
 from vtrack.db.repositories.jobs import JobRepository
 from vtrack.db.repositories.sources import SourceRepository
@@ -38,16 +38,17 @@ def _event_data(event: Event) -> dict[str, Any]:
 
 
 def _sync_data(run: JobRun) -> dict[str, Any]:
-    figures = run.result or {}
+    """The API's view of the run (GET /sync/jobs/{id}), cut to what a progress bar shows."""
+    job = SyncJobOut.of(run)
     return {
-        "sourceId": (run.params or {}).get("source_id"),
-        "jobId": run.id,
-        "state": SYNC_STATES.get(run.status, "failed"),
-        "progress": round(run.progress, 4),
-        "message": run.message,
-        "error": run.error,
-        "segmentsDone": figures.get("segments_done"),
-        "segmentsTotal": figures.get("segments_total"),
+        "sourceId": job.source_id,
+        "jobId": job.job_id,
+        "state": job.state,
+        "progress": round(job.progress, 4),
+        "message": job.message,
+        "error": job.error,
+        "segmentsDone": job.segments_done,
+        "segmentsTotal": job.segments_total,
     }
 
 
