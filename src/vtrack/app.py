@@ -41,12 +41,13 @@ from vtrack.api.routes import (
 from vtrack.blobstore.factory import build_blob_store
 from vtrack.db.migrate import upgrade
 from vtrack.db.session import Database
-from vtrack.events.redis_bridge import RedisBridge
+from vtrack.events.relay import RedisRelay, node_bridge
 from vtrack.health.jobs import register_health
 from vtrack.jobs.builtin import register_builtin_jobs
 from vtrack.jobs.discovery import register_discovery_job
 from vtrack.jobs.embedded import EmbeddedRunner
 from vtrack.jobs.registry import JobRegistry
+from vtrack.jobs.runner import JobRunner
 from vtrack.jobs.snapshots import register_snapshot_cleanup, register_snapshot_refresh
 from vtrack.registry.analytics_channels import import_site_file
 from vtrack.security.accounts import AccountService, Authenticator, sync_builtin_roles
@@ -69,6 +70,16 @@ def load_keyring(settings: Settings) -> Keyring:
     if settings.secret_key is not None:
         return Keyring(current=parse_key(settings.secret_key.get_secret_value()))
     return KeyFile(settings.key_file).load_or_create()
+
+
+def build_runner(settings: Settings, database: Database, registry: JobRegistry) -> JobRunner:
+    """Celery workers when a broker is configured (step 8), else the in-process runner."""
+    if settings.broker_url:
+        from vtrack.jobs.celery_app import make_celery  # Celery loads only where it is used
+        from vtrack.jobs.celery_runner import CeleryRunner
+
+        return CeleryRunner(database, registry, settings, make_celery(settings))
+    return EmbeddedRunner(database, registry)
 
 
 def build_services(settings: Settings) -> Services:
@@ -95,7 +106,7 @@ def build_services(settings: Settings) -> Services:
         tokens=tokens,
         authenticator=Authenticator(tokens, throttle),
         job_registry=job_registry,
-        jobs=EmbeddedRunner(database, job_registry),
+        jobs=build_runner(settings, database, job_registry),
         metrics=CollectorRegistry(),
         blobs=build_blob_store(settings),
         signer=UrlSigner(keyring.derive("signed-urls")),
@@ -144,15 +155,18 @@ def create_app(settings: Settings, on_admin_password: AdminPasswordCallback | No
         if settings.analytics_site_file is not None:
             await import_site_file(services.database, services.keyring, settings.analytics_site_file)
         await services.analytics.start()
-        bridge = RedisBridge(settings.redis_url, services.events) if settings.redis_url else None
-        if bridge is not None:
+        bridge = node_bridge(settings, services.events)
+        relay = RedisRelay(settings.redis_url, services.events, settings.node) if settings.redis_url else None
+        if bridge is not None and relay is not None:
             await bridge.start()
+            await relay.start()  # live pages see what workers do (step 8)
         log.info("vtrack %s started on %s", __version__, services.database.engine.url.get_backend_name())
         try:
             yield
         finally:
             await services.analytics.stop()  # flushes every run; its last counts still reach Redis
-            if bridge is not None:
+            if bridge is not None and relay is not None:
+                await relay.stop()
                 await bridge.stop()
             await services.sync.stop()
             await services.jobs.stop()

@@ -27,6 +27,7 @@ from vtrack.app import build_services, create_app, prepare_database
 from vtrack.cli_analyze import analyze_command
 from vtrack.cli_discover import discover_command
 from vtrack.cli_sync import sync_command
+from vtrack.cli_worker import beat_command, worker_command
 from vtrack.db.migrate import upgrade
 from vtrack.db.models import AnalyticsChannel, Camera
 from vtrack.db.repositories.users import UserRepository
@@ -62,6 +63,8 @@ app.add_typer(db_app, name="db")
 app.command("discover")(discover_command)
 app.command("sync")(sync_command)
 app.command("analyze")(analyze_command)
+app.command("worker")(worker_command)
+app.command("beat")(beat_command)
 console = Console()
 err = Console(stderr=True)
 

@@ -32,6 +32,12 @@ class PermissionDeniedError(DomainError):
     code = "forbidden"
 
 
+class ServiceUnavailableError(DomainError):
+    """Something of ours the request needs is down (the job broker): HTTP 503, try again later."""
+
+    code = "unavailable"
+
+
 class UpstreamError(DomainError):
     """A device or remote service we had to ask failed (unreachable, timeout, refused us): HTTP 502.
 

@@ -13,8 +13,8 @@ from vtrack.blobstore.base import BlobStore
 from vtrack.db.session import Database
 from vtrack.events.bus import EventBus
 from vtrack.health.monitor import HealthMonitor
-from vtrack.jobs.embedded import EmbeddedRunner
 from vtrack.jobs.registry import JobRegistry
+from vtrack.jobs.runner import JobRunner
 from vtrack.registry.cloud_accounts import CloudAccounts
 from vtrack.security.accounts import Authenticator
 from vtrack.security.encryption import Keyring
@@ -32,7 +32,7 @@ class Services:
     tokens: TokenService
     authenticator: Authenticator
     job_registry: JobRegistry
-    jobs: EmbeddedRunner
+    jobs: JobRunner
     metrics: CollectorRegistry
     blobs: BlobStore
     signer: UrlSigner

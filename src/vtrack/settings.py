@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
@@ -124,6 +126,40 @@ class Settings(BaseSettings):
     )
     redis_url: str | None = Field(default=None, description="redis://... to publish live counts")
 
+    # Scale-out (step 8): with a broker, jobs run on Celery workers (`vtrack worker`) and schedules on
+    # Celery beat (`vtrack beat`); without one, in the server's process.
+    broker_url: str | None = Field(default=None, description="redis://... : run jobs on Celery workers")
+    node_name: str | None = Field(
+        default=None, max_length=200, description="this process in leases and runs; default host:pid"
+    )
+    job_time_limit_seconds: float = Field(
+        default=6 * 3600, gt=0, le=7 * 24 * 3600, description="soft limit: a run is cancelled after it"
+    )
+    job_hard_limit_grace_seconds: float = Field(
+        default=120, gt=0, le=3600, description="after the soft limit, the worker process is killed"
+    )
+    job_max_attempts: int = Field(default=4, ge=1, le=20, description="tries per run on transient errors")
+    job_retry_seconds: float = Field(default=5, gt=0, le=3600, description="first retry delay; doubles")
+    job_lease_seconds: float = Field(
+        default=30, ge=3, le=3600, description="a run whose worker stopped heartbeating this long is resumed"
+    )
+    worker_concurrency: int = Field(default=2, ge=1, le=256, description="job processes per worker")
+    health_shards: int = Field(
+        default=1,
+        ge=1,
+        le=256,
+        description="split each health round into this many jobs (workers share them)",
+    )
+    analytics_lease_seconds: float = Field(
+        default=15,
+        ge=3,
+        le=300,
+        description="a live channel whose node stopped heartbeating moves after this",
+    )
+    analytics_max_channels: int = Field(
+        default=0, ge=0, le=10_000, description="live channels this node runs at most (0: no limit)"
+    )
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -177,6 +213,10 @@ class Settings(BaseSettings):
     @property
     def snapshot_ttl(self) -> timedelta:
         return timedelta(hours=self.snapshot_ttl_hours)
+
+    @property
+    def node(self) -> str:
+        return self.node_name or f"{socket.gethostname()}:{os.getpid()}"
 
     @property
     def key_file(self) -> Path:

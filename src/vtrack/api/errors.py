@@ -19,6 +19,7 @@ from vtrack.errors import (
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
+    ServiceUnavailableError,
     UpstreamError,
 )
 from vtrack.security.accounts import AuthenticationError, ThrottledError
@@ -32,6 +33,7 @@ _STATUS: dict[type[DomainError], int] = {
     UpstreamError: 502,
     ArchiveFullError: 507,
     ArchiveUnavailableError: 503,
+    ServiceUnavailableError: 503,
     InvalidInputError: 422,
     PermissionDeniedError: 403,
     AuthenticationError: 401,

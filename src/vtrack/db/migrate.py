@@ -7,8 +7,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
+from vtrack.db.locks import lock_key
 from vtrack.db.session import Database
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -29,6 +30,9 @@ async def _migrate(database: Database, step: Callable[[Config, str], None], revi
         step(config, revision)
 
     async with database.engine.begin() as connection:
+        if not database.is_sqlite:
+            # Server and workers may start together: one migrates, the others then find the schema current.
+            await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key("migrate")})
         await connection.run_sync(run)
 
 

@@ -34,6 +34,7 @@ class Event:
     payload: dict[str, Any] = field(default_factory=dict)
     at: datetime = field(default_factory=utcnow)
     id: int | None = None
+    origin: str | None = None  # the node it happened on, when it came from another one (events/relay.py)
 
 
 def _matcher(kinds: Iterable[str] | None) -> tuple[frozenset[str], tuple[str, ...]] | None:

@@ -84,16 +84,21 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def encode_event(event: Event) -> str:
-    """The wire format: what a consumer on another node needs, without our internal ids."""
+def encode_event(event: Event, origin: str | None = None) -> str:
+    """The wire format: what a consumer on another node needs, without our internal ids.
+
+    `origin` names the node, so a relay (events/relay.py) can skip its own node's events."""
+    message = {
+        "kind": event.kind,
+        "subject_type": event.subject_type,
+        "subject_id": event.subject_id,
+        "payload": event.payload,
+        "at": event.at.isoformat(),
+    }
+    if origin is not None:
+        message["origin"] = origin
     return json.dumps(
-        {
-            "kind": event.kind,
-            "subject_type": event.subject_type,
-            "subject_id": event.subject_id,
-            "payload": event.payload,
-            "at": event.at.isoformat(),
-        },
+        message,
         default=_json_default,
         separators=(",", ":"),
     )
@@ -114,6 +119,7 @@ class RedisBridge:
         socket_timeout: float = 2.0,
         backoff_initial: float = 0.5,
         backoff_max: float = 30.0,
+        origin: str | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -126,6 +132,7 @@ class RedisBridge:
         self.socket_timeout = socket_timeout
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
+        self.origin = origin
         self.published = 0
         self.outages = 0
         self._failed = 0  # sent while Redis was down or unserialisable; overflow is the subscription's
@@ -218,8 +225,10 @@ class RedisBridge:
     def _encode(self, batch: list[Event]) -> list[tuple[str, str]]:
         messages = []
         for event in batch:
+            if event.origin is not None:  # relayed from another node: it is on Redis already
+                continue
             try:
-                messages.append((f"{self.prefix}{event.kind}", encode_event(event)))
+                messages.append((f"{self.prefix}{event.kind}", encode_event(event, self.origin)))
             except (TypeError, ValueError) as exc:
                 self._failed += 1
                 log.warning("event %s not sent to redis: payload is not JSON: %s", event.kind, exc)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from vtrack.events.recorder import EventRecorder
 from vtrack.health.checker import SAMPLE_SECONDS, HealthChecker, Prober, ProbeResult
@@ -25,7 +25,18 @@ CLEANUP_EVERY_SECONDS = 7 * 24 * 3600
 
 
 class HealthCheckParams(BaseModel):
+    """A round over every camera, or one shard of it: `shards` jobs together make one round."""
+
     model_config = ConfigDict(extra="forbid")
+
+    shard: int = Field(default=0, ge=0, le=255, strict=True)
+    shards: int = Field(default=1, ge=1, le=256, strict=True)
+
+    @model_validator(mode="after")
+    def _shard_in_range(self) -> HealthCheckParams:
+        if self.shard >= self.shards:
+            raise ValueError("shard must be below shards")
+        return self
 
 
 class HealthCleanupParams(BaseModel):
@@ -87,7 +98,8 @@ def register_health(services: Services, prober: Prober | None = None) -> HealthM
         async def progress(done: int, total: int) -> None:
             await ctx.report(done / total if total else 1.0, f"{done} of {total} cameras checked")
 
-        return (await monitor.run_round(progress)).as_dict()
+        shard, shards = int(ctx.params.get("shard", 0)), int(ctx.params.get("shards", 1))
+        return (await monitor.run_round(progress, shard, shards)).as_dict()
 
     @registry.register(
         "health.cleanup",
@@ -103,6 +115,10 @@ def register_health(services: Services, prober: Prober | None = None) -> HealthM
         )
         return {"samples": result.samples, "events": result.events}
 
-    services.jobs.schedule("health.check", every_seconds=services.settings.health_interval_seconds)
+    shards = services.settings.health_shards
+    for shard in range(shards):
+        # One schedule per shard, so Celery workers check a large site's shards side by side.
+        params = {"shard": shard, "shards": shards} if shards > 1 else None
+        services.jobs.schedule("health.check", services.settings.health_interval_seconds, params)
     services.jobs.schedule("health.cleanup", every_seconds=CLEANUP_EVERY_SECONDS)
     return services.health

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import zlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -50,6 +51,10 @@ log = logging.getLogger(__name__)
 
 STATUS_CHANGED = "camera.status_changed"
 Progress = Callable[[int, int], Awaitable[None]]  # (cameras done, cameras in the round)
+
+
+def shard_of(camera_id: str, shards: int) -> int:
+    return zlib.crc32(camera_id.encode()) % shards
 
 
 @dataclass(frozen=True)
@@ -141,10 +146,16 @@ class HealthMonitor:
 
     # -- public ------------------------------------------------------------------------------------
 
-    async def run_round(self, progress: Progress | None = None) -> RoundResult:
+    async def run_round(
+        self, progress: Progress | None = None, shard: int = 0, shards: int = 1
+    ) -> RoundResult:
+        """Check every active camera, or with `shards` > 1 the cameras of one shard (one job of a round
+        split over Celery workers; a camera's shard is fixed by its id)."""
         started = time.perf_counter()
         async with self.database.session() as session:
             rows = await HealthRepository(session).targets()
+        if shards > 1:
+            rows = [row for row in rows if shard_of(row.id, shards) == shard]
         result = RoundResult()
         queue: asyncio.Queue[tuple[CheckTarget, HealthSample] | None] = asyncio.Queue()
         pending = list(reversed(rows))
@@ -165,7 +176,7 @@ class HealthMonitor:
         async with asyncio.TaskGroup() as group:
             group.create_task(workers())
             group.create_task(self._write(queue, result, len(rows), progress))
-        if self.metrics is not None:
+        if self.metrics is not None and shards == 1:  # a shard sees only its own cameras
             self.metrics.keep_only(result.camera_ids)
         result.duration_s = time.perf_counter() - started
         if self.metrics is not None:

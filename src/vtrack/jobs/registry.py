@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -53,6 +54,11 @@ class JobSpec:
                 for e in exc.errors(include_input=False, include_url=False)
             ]
             raise InvalidInputError(f"{details[0]['field']}: {details[0]['message']}", details) from None
+
+
+def schedule_key(name: str, params: dict[str, Any]) -> str:
+    """Schedules of one job with different parameters (health shards) are separate schedules."""
+    return name if not params else f"{name} {json.dumps(params, sort_keys=True)}"
 
 
 @dataclass

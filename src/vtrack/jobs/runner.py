@@ -6,6 +6,8 @@ from typing import Any, Protocol
 
 
 class JobRunner(Protocol):
+    services: Any  # what job functions get as ctx.services; set once the services exist
+
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
@@ -19,3 +21,7 @@ class JobRunner(Protocol):
         ...
 
     def schedules(self) -> list[dict[str, Any]]: ...
+
+    async def wait(self, run_id: str) -> None:
+        """Wait for a run to end, however it ends (tests and the CLI use it)."""
+        ...

@@ -24,12 +24,13 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from vtrack.archive.errors import ArchiveError
+from vtrack.db.locks import NamedLocks
 from vtrack.db.repositories.sync import SyncRepository
 from vtrack.db.session import Database
 from vtrack.db.types import utcnow
 from vtrack.devices.errors import DeviceError
-from vtrack.jobs.embedded import EmbeddedRunner
 from vtrack.jobs.registry import JobContext, JobRegistry, JobResult
+from vtrack.jobs.runner import JobRunner
 from vtrack.sync.engine import ProgressCallback, SyncAuthError, SyncOutcome, SyncRequest
 from vtrack.sync.progress import SyncProgress
 
@@ -58,7 +59,7 @@ class SyncCoordinator:
     def __init__(
         self,
         database: Database,
-        jobs: EmbeddedRunner,
+        jobs: JobRunner,
         engine: Callable[[], Engine],
         *,
         lookback: timedelta,
@@ -73,9 +74,9 @@ class SyncCoordinator:
         self.tick_seconds = tick_seconds
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
-        # One run per source at a time in this process: two would plan the same chunks. (Step 8's
-        # workers need a lease in the database for the same guarantee across processes.)
-        self._running: dict[str, asyncio.Lock] = {}
+        # One run per source at a time, across every worker process too (an advisory lock on
+        # PostgreSQL): two runs would plan and fetch the same chunks.
+        self._locks = NamedLocks(database)
 
     # -- asking for runs -----------------------------------------------------------------------------
 
@@ -154,7 +155,7 @@ class SyncCoordinator:
         job_id: str | None = None,
     ) -> SyncOutcome:
         """One run, with the source's status kept as the job keeps it (the CLI calls this directly)."""
-        async with self._running.setdefault(source_id, asyncio.Lock()):
+        async with self._locks.hold(f"sync:{source_id}"):
             now = utcnow()
             async with self.database.transaction() as session:
                 status = await SyncRepository(session).status(source_id)

@@ -1,4 +1,9 @@
-"""The server's live channels: which run, started and stopped as their rows change, and their health.
+"""A node's live channels: which run here, started and stopped as their rows change, and their health.
+
+Which channels run on this node is decided by leases in the database (leases.py): every few seconds
+the node renews its leases, restarts channels whose row changed, hands over channels beyond its fair
+share and takes free ones up to it. One node alone (the default server) takes them all; several
+`vtrack worker --analytics` processes share them, and a dead node's channels move within the lease.
 
 One ChannelWorker per enabled channel. Stateless detectors (YOLOX, YOLO) are loaded once per model and
 shared by every channel through a lock; the motion detector learns each scene, so each channel gets
@@ -9,15 +14,17 @@ in `health()` with its error instead of stopping the others.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
+from datetime import datetime
 from typing import Any
-
-from sqlalchemy import select
 
 from vtrack.analytics.classify.base import ClassifierConfig
 from vtrack.analytics.counting.specs import LineSpec, ZoneSpec
 from vtrack.analytics.detectors.base import Detector, DetectorConfig
 from vtrack.analytics.errors import AnalyticsError
+from vtrack.analytics.live.leases import LeaseBook
 from vtrack.analytics.live.memory import tune_malloc
 from vtrack.analytics.live.reader import ReconnectPolicy
 from vtrack.analytics.live.worker import ChannelWorker, StreamTarget
@@ -68,6 +75,14 @@ class ChannelManager:
         self._detectors: dict[tuple[str, str | None], SharedDetector] = {}
         self._lock = asyncio.Lock()
         self._started = False
+        self.leases = LeaseBook(
+            database, settings.node, settings.analytics_lease_seconds, settings.analytics_max_channels
+        )
+        self._seen: dict[str, datetime] = {}  # channel id -> the row's updated_at its worker started from
+        self._keeper: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.Task[None] | None = None
+        self._halted = False  # the watchdog stopped every channel's analysis; their runs are still open
+        self._renewed_at = time.monotonic()
 
     async def start(self) -> None:
         if not self.settings.analytics_live:
@@ -75,61 +90,159 @@ class ChannelManager:
             return
         self._started = True
         tune_malloc()
-        async with self.database.session() as session:
-            ids = list(
-                await session.scalars(
-                    select(AnalyticsChannel.id)
-                    .where(AnalyticsChannel.enabled.is_(True))
-                    .order_by(AnalyticsChannel.name)
-                )
-            )
-        for channel_id in ids:
-            await self.apply(channel_id)
+        await self.reconcile()
+        self._keeper = asyncio.create_task(self._keep(), name="analytics-leases")
+        self._watchdog = asyncio.create_task(self._watch(), name="analytics-fence")
 
     async def apply(self, channel_id: str) -> None:
-        """Bring the channel's worker in line with its row: start, restart with new settings, or stop."""
-        if not self._started:
-            return
+        """Bring the channel in line with its row now: start, restart with new settings, or stop.
+
+        On this node only if it holds (or can take) the channel's lease; the node that holds it sees the
+        row's new `updated_at` at its next heartbeat and restarts the channel there.
+        """
+        if self._started:
+            await self.reconcile(restart=channel_id)
+
+    async def reconcile(self, restart: str | None = None) -> None:
+        """One heartbeat: renew leases, follow channel changes, hand over or take a fair share."""
         async with self._lock:
-            worker = self.workers.pop(channel_id, None)
-            self.failed.pop(channel_id, None)
-            if worker is not None:
-                await worker.stop()
-            async with self.database.session() as session:
-                row = await session.get(AnalyticsChannel, channel_id)
-                if row is None or not row.enabled:
-                    return
-                try:
-                    worker = await self._worker_for(session, row)
-                    await worker.start()
-                except (AnalyticsError, OSError, ValueError) as exc:
-                    log.error("analytics channel %s cannot start: %s", row.name, exc)
-                    self.failed[channel_id] = {"state": "failed", "error": str(exc), "name": row.name}
-                    return
-            self.workers[channel_id] = worker
-            log.info(
-                "analytics channel %s started on %s (run %s)", worker.name, worker.display, worker.run_id
-            )
+            standing = await self.leases.heartbeat(self.health())
+            self._renewed_at = time.monotonic()
+            if self._halted:  # the watchdog stopped the analysis: close those runs now the database is back
+                await self._stop_all()
+            # Leases renewed without a worker here (the node fenced itself, then the database came
+            # back before they lapsed) would be renewed forever with nothing running: free them.
+            release = sorted(standing.renewed - self._held())
+            for channel_id in sorted(self._held()):
+                if channel_id not in standing.renewed or channel_id not in standing.enabled:
+                    await self._stop_channel(channel_id)
+                    if channel_id in standing.renewed:
+                        release.append(channel_id)  # disabled or deleted: free its lease now
+                elif channel_id == restart or standing.enabled[channel_id] != self._seen.get(channel_id):
+                    await self._stop_channel(channel_id)
+                    await self._start_channel(channel_id)
+            held = sorted(self._held())
+            if len(held) > standing.share:  # more nodes now: hand the surplus over
+                for channel_id in held[standing.share :]:
+                    await self._stop_channel(channel_id)
+                    release.append(channel_id)
+            else:
+                wanted = standing.share - len(held)
+                for channel_id in standing.free:
+                    if wanted <= 0:
+                        break
+                    if await self.leases.acquire(channel_id):
+                        await self._start_channel(channel_id)
+                        wanted -= 1
+            await self.leases.release(release)
+
+    async def _keep(self) -> None:
+        every = self.leases.ttl.total_seconds() / 3
+        while self._started:
+            await asyncio.sleep(every)
+            try:
+                await self.reconcile()
+            except Exception:
+                log.exception("analytics lease heartbeat failed")
+                if time.monotonic() - self._renewed_at > every * 2:
+                    await self._fence()
+
+    async def _watch(self) -> None:
+        """Fencing that does not wait for the lock: a heartbeat stuck on a database that stopped answering
+        (a network partition) holds the lock, yet this node must stop analysing before its leases lapse."""
+        ttl = self.leases.ttl.total_seconds()
+        while self._started:
+            await asyncio.sleep(ttl / 15)
+            if self.workers and not self._halted and time.monotonic() - self._renewed_at > ttl * 2 / 3:
+                self._halted = True
+                log.error(
+                    "cannot renew analytics leases: stopping %d channel(s) on this node", len(self.workers)
+                )
+                await asyncio.gather(
+                    *(asyncio.to_thread(w.halt) for w in list(self.workers.values())), return_exceptions=True
+                )
+
+    async def _fence(self) -> None:
+        """Leases cannot be renewed: stop every channel before they lapse and another node starts them."""
+        async with self._lock:
+            await self._stop_all()
+
+    async def _stop_all(self) -> None:
+        """All at once, and a run that cannot be closed (the database is away) does not keep the others
+        going: a worker stops analysing before it writes its run's end."""
+        workers, self.workers = self.workers, {}
+        self.failed.clear()
+        self._seen.clear()
+        self._halted = False
+        results = await asyncio.gather(
+            *(w.stop("interrupted") for w in workers.values()), return_exceptions=True
+        )
+        for worker, result in zip(workers.values(), results, strict=True):
+            if isinstance(result, BaseException):
+                log.warning("analytics channel %s: its run could not be closed: %s", worker.name, result)
+
+    def _held(self) -> set[str]:
+        return set(self.workers) | set(self.failed)
+
+    async def _stop_channel(self, channel_id: str, reason: str = "finished") -> None:
+        self.failed.pop(channel_id, None)
+        self._seen.pop(channel_id, None)
+        worker = self.workers.pop(channel_id, None)
+        if worker is not None:
+            await worker.stop(reason)
+
+    async def _start_channel(self, channel_id: str) -> None:
+        async with self.database.session() as session:
+            row = await session.get(AnalyticsChannel, channel_id)
+            if row is None or not row.enabled:
+                return
+            self._seen[channel_id] = row.updated_at
+            try:
+                worker = await self._worker_for(session, row)
+                await worker.start()
+            except (AnalyticsError, OSError, ValueError) as exc:
+                log.error("analytics channel %s cannot start: %s", row.name, exc)
+                self.failed[channel_id] = {"state": "failed", "error": str(exc), "name": row.name}
+                return
+        self.workers[channel_id] = worker
+        log.info(
+            "analytics channel %s started on %s (run %s, node %s)",
+            worker.name,
+            worker.display,
+            worker.run_id,
+            self.leases.node,
+        )
 
     async def stop(self) -> None:
         """Stop every channel, flushing each run: SIGINT/SIGTERM end here through the app's lifespan."""
         self._started = False
+        for task in (self._keeper, self._watchdog):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._keeper = self._watchdog = None
         async with self._lock:
-            workers, self.workers = self.workers, {}
-            results = await asyncio.gather(
-                *(w.stop("interrupted") for w in workers.values()), return_exceptions=True
-            )
-            for worker, result in zip(workers.values(), results, strict=True):
-                if isinstance(result, BaseException):
-                    log.error("analytics channel %s did not stop cleanly: %s", worker.name, result)
+            await self._stop_all()
             for detector in self._detectors.values():
                 detector.close()
             self._detectors.clear()
+        if self.settings.analytics_live:
+            try:
+                await self.leases.leave()
+            except Exception:  # the database is gone too: the leases lapse by themselves
+                log.warning("could not release analytics leases", exc_info=True)
 
     def health(self) -> dict[str, dict[str, Any]]:
         report = {cid: dict(info) for cid, info in self.failed.items()}
         for channel_id, worker in self.workers.items():
             report[channel_id] = {"name": worker.name, "run_id": worker.run_id, **worker.stats.to_dict()}
+        return report
+
+    async def cluster_health(self) -> dict[str, dict[str, Any]]:
+        """This node's channels and those other nodes run (with their `node`), for the live overview."""
+        report = await self.leases.others()
+        report.update({cid: {**health, "node": self.leases.node} for cid, health in self.health().items()})
         return report
 
     def worker(self, channel_id: str) -> ChannelWorker | None:
@@ -148,7 +261,12 @@ class ChannelManager:
             classifier=self.defaults.classifier,
         )
         detector = await asyncio.to_thread(self._detector, options)
-        writer = RunWriter(self.database, bus=self.bus, flush_interval=self.settings.analytics_flush_seconds)
+        writer = RunWriter(
+            self.database,
+            bus=self.bus,
+            flush_interval=self.settings.analytics_flush_seconds,
+            node=self.leases.node,
+        )
         worker = ChannelWorker(
             row.id,
             row.name,

@@ -92,11 +92,20 @@ class ChannelWorker:
         self.reader.start()
         self._thread.start()
 
+    def halt(self) -> None:
+        """Stop reading and analysing, touching no database (blocking: call it from a thread).
+
+        A node that lost its leases must stop analysing even while its database hangs; `stop()` later
+        flushes and closes the run when it can.
+        """
+        self._stop.set()
+        self.reader.stop()
+        if self._thread.is_alive():
+            self._thread.join()
+
     async def stop(self, status: str = "finished") -> dict[str, Any]:
         """Stop reading, finish open tracks and zone visits, flush everything, close the run."""
-        self._stop.set()
-        await asyncio.to_thread(self.reader.stop)
-        await asyncio.to_thread(self._thread.join)
+        await asyncio.to_thread(self.halt)
         if self.stats.state == "failed":
             status = "failed"
         self.summary = self._summary()

@@ -58,8 +58,10 @@ class RunWriter:
         stats: ChannelStats | None = None,
         flush_interval: float = 0.1,
         max_batch: int = 500,
+        node: str | None = None,
     ) -> None:
         self.database = database
+        self.node = node
         self.bus = bus
         self.stats = stats
         self.flush_interval = flush_interval
@@ -88,6 +90,7 @@ class RunWriter:
                     started_at=utcnow(),
                     config=config,
                     summary={},
+                    node=self.node,
                 )
             )
         self._task = asyncio.create_task(self._flush_loop(), name=f"analytics-writer-{self.run_id[:8]}")

@@ -36,6 +36,7 @@ _BOUNDARY = "vtrackframe"
 class LiveChannel(ApiModel):
     channel_id: str
     name: str
+    node: str | None = None  # the node that runs it (step 8: several analytics workers share channels)
     health: ChannelHealth
     preview_url: str | None  # signed MJPEG link, valid LINK_MINUTES
     frame_url: str | None  # signed single annotated JPEG
@@ -81,18 +82,19 @@ def _worker(services: ServicesDep, channel_id: str) -> ChannelWorker:
 
 @router.get("/live")
 async def live_overview(_: AnalyticsRead, services: ServicesDep) -> Envelope[LiveOverview]:
-    """Every channel the server analyses, its health, and signed links for the preview and the stream."""
+    """Every live channel, on this node or another, its health, and signed links for the preview and the
+    stream (those only where this node runs the channel: frames stay on the node that decodes them)."""
     expires = utcnow() + timedelta(minutes=LINK_MINUTES)
     prefix = "/api/v1/analytics"
     channels = []
-    for channel_id, health in sorted(
-        services.analytics.health().items(), key=lambda kv: str(kv[1].get("name"))
-    ):
+    cluster = await services.analytics.cluster_health()
+    for channel_id, health in sorted(cluster.items(), key=lambda kv: str(kv[1].get("name"))):
         running = services.analytics.worker(channel_id) is not None
         channels.append(
             LiveChannel(
                 channel_id=channel_id,
                 name=str(health.get("name", "")),
+                node=str(health["node"]) if health.get("node") else None,
                 health=ChannelHealth.model_validate(health),
                 preview_url=services.signer.sign(f"{prefix}/channels/{channel_id}/preview.mjpeg", expires)
                 if running

@@ -23,6 +23,8 @@ class JobRunOut(ApiModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    attempts: int = Field(description="times a worker took the run (a retry or a resumed run adds one)")
+    worker: str | None = Field(description="the worker process that has (or last had) it; Celery only")
 
 
 class JobTypeOut(ApiModel):

@@ -4,6 +4,8 @@ from vtrack.db.models.analytics import (
     AnalyticsChannel,
     AnalyticsCount,
     AnalyticsEvent,
+    AnalyticsLease,
+    AnalyticsNode,
     AnalyticsRun,
     AnalyticsTrack,
 )
@@ -20,6 +22,8 @@ __all__ = [
     "AnalyticsChannel",
     "AnalyticsCount",
     "AnalyticsEvent",
+    "AnalyticsLease",
+    "AnalyticsNode",
     "AnalyticsRun",
     "AnalyticsTrack",
     "AuditEntry",

@@ -56,6 +56,7 @@ class AnalyticsRun(IdMixin, Base):
     config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
     error: Mapped[str | None] = mapped_column(String(1000))
+    node: Mapped[str | None] = mapped_column(String(255))  # the process that ran it (step 8)
 
 
 class AnalyticsTrack(Base):
@@ -113,3 +114,33 @@ class AnalyticsCount(Base):
     dwell_total: Mapped[float] = mapped_column(Float, default=0.0, nullable=False)  # zones: summed on exit
     male_in: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     female_in: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+
+
+class AnalyticsLease(Base):
+    """Which node runs a live channel, for as long as its heartbeat keeps `expires_at` ahead (step 8).
+
+    A node takes a channel only when the row is missing or lapsed, in one conditional statement, so
+    two nodes can never both hold it; a node that cannot renew stops the channel before the lease ends.
+    """
+
+    __tablename__ = "analytics_leases"
+
+    channel_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("analytics_channels.id", ondelete="CASCADE"), primary_key=True
+    )
+    node: Mapped[str] = mapped_column(String(255), nullable=False, index=True)
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class AnalyticsNode(Base):
+    """A live analytics node and its last heartbeat: how many share the channels, for a fair split."""
+
+    __tablename__ = "analytics_nodes"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    capacity: Mapped[int] = mapped_column(Integer, nullable=False)  # 0 = no limit
+    # The health of its channels at its last heartbeat, so the server can show channels run elsewhere.
+    channels: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -72,11 +72,13 @@ async def _chart(
     }
 
 
-def _card(services: Services, channel: AnalyticsChannel, figures: ChannelFigures | None) -> dict[str, Any]:
-    health = health_view(services.analytics.health().get(channel.id), channel.enabled)
+def _card(
+    cluster: dict[str, dict[str, Any]], channel: AnalyticsChannel, figures: ChannelFigures | None
+) -> dict[str, Any]:
+    """`cluster` is every live channel's health, wherever it runs (ChannelManager.cluster_health)."""
     return {
         "channel": channel,
-        "health": health,
+        "health": health_view(cluster.get(channel.id), channel.enabled),
         "figures": figures,
         "line_rows": line_rows(channel.lines, figures),
         "api": f"{API}/{channel.id}",
@@ -95,7 +97,8 @@ async def analytics_page(
 ) -> HTMLResponse:
     channels = (await ChannelRepository(session).search(1, MAX_CHANNELS)).items
     figures = await today_figures(session, templates.now(), templates.zone)
-    cards = [_card(services, c, figures.get(c.id)) for c in channels]
+    cluster = await services.analytics.cluster_health()
+    cards = [_card(cluster, c, figures.get(c.id)) for c in channels]
     cameras = []
     if has_permission(user, Permission.ANALYTICS_WRITE) and has_permission(user, Permission.CAMERAS_READ):
         cameras = list(await CameraRepository(session).all())
@@ -140,7 +143,12 @@ async def live_fragment(
     if channel is None:
         return templates.render(request, "error.html", {"status": 404}, user=user, status_code=404)
     figures = (await today_figures(session, templates.now(), templates.zone, channel.id)).get(channel.id)
-    return templates.render(request, "analytics/_live.html", _card(services, channel, figures), user=user)
+    return templates.render(
+        request,
+        "analytics/_live.html",
+        _card(await services.analytics.cluster_health(), channel, figures),
+        user=user,
+    )
 
 
 async def _picture(services: Services, session: AsyncSession, channel: AnalyticsChannel) -> str | None:
@@ -172,7 +180,9 @@ async def editor_page(
         "analytics/editor.html",
         {
             "channel": channel,
-            "health": health_view(services.analytics.health().get(channel.id), channel.enabled),
+            "health": health_view(
+                (await services.analytics.cluster_health()).get(channel.id), channel.enabled
+            ),
             "picture": await _picture(services, session, channel),
             "lines": lines,
             "zones": zones,
