@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 import uvicorn
@@ -25,6 +25,7 @@ from sqlalchemy import select
 
 from vtrack.app import build_services, create_app, prepare_database
 from vtrack.cli_analyze import analyze_command
+from vtrack.cli_common import DataDir, fail, settings_for
 from vtrack.cli_discover import discover_command
 from vtrack.cli_sync import sync_command
 from vtrack.cli_worker import beat_command, worker_command
@@ -66,16 +67,6 @@ app.command("analyze")(analyze_command)
 app.command("worker")(worker_command)
 app.command("beat")(beat_command)
 console = Console()
-err = Console(stderr=True)
-
-DataDir = Annotated[Path | None, typer.Option(help="Data directory (default $VTRACK_DATA_DIR or ./data)")]
-
-
-def _settings(data_dir: Path | None = None, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
-    if data_dir is not None:
-        values["data_dir"] = data_dir
-    return Settings(**values)
 
 
 def _show_admin_password(password: str) -> None:
@@ -84,13 +75,6 @@ def _show_admin_password(password: str) -> None:
         "It is shown only this once; change it with `vtrack users passwd admin`.",
         soft_wrap=True,
     )
-
-
-def _fail(message: str) -> typer.Exit:
-    # Escaped: messages carry user input (names, paths) that rich would otherwise read as markup.
-    # soft_wrap: one message per line, not cut at 80 columns when stderr is a pipe or a log file.
-    err.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
-    return typer.Exit(code=1)
 
 
 def _invalid(exc: ValidationError) -> str:
@@ -107,7 +91,7 @@ async def _with_services(settings: Settings) -> Services:
         await prepare_database(services, _show_admin_password)
     except RuntimeError as exc:  # a bad VTRACK_ADMIN_PASSWORD on first start
         await services.database.dispose()
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     return services
 
 
@@ -135,7 +119,7 @@ def _serve(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with _data_dir_lock(settings, exclusive=False) as locked:
         if not locked:
-            raise _fail("a key rotation is running on this data dir; start the server when it is done")
+            raise fail("a key rotation is running on this data dir; start the server when it is done")
         application = create_app(settings, on_admin_password=_show_admin_password)
         console.print(
             f"vtrack on http://{settings.host}:{settings.port}  (dashboard at /, API docs at /docs)",
@@ -151,7 +135,7 @@ def serve(
     data_dir: DataDir = None,
 ) -> None:
     """Run the API server (migrations are applied on start)."""
-    _serve(_settings(data_dir, host=host, port=port))
+    _serve(settings_for(data_dir, host=host, port=port))
 
 
 @app.command()
@@ -171,7 +155,7 @@ def demo(
     """Run the server on the embedded default with simulated cameras registered in it, ready to try.
 
     The first camera is also a live analytics channel with a counting line across the picture."""
-    settings = _settings(data_dir, host=host, port=port, analytics_model=model)
+    settings = settings_for(data_dir, host=host, port=port, analytics_model=model)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Ports below 1024 need root; everyone else gets the same layout 10,000 higher.
     site = SimulatorConfig(
@@ -179,7 +163,7 @@ def demo(
     )
     with _data_dir_lock(settings, exclusive=False) as locked:
         if not locked:
-            raise _fail("a key rotation is running on this data dir; start the server when it is done")
+            raise fail("a key rotation is running on this data dir; start the server when it is done")
         asyncio.run(_run_demo(settings, site))
 
 
@@ -196,7 +180,7 @@ async def _run_demo(settings: Settings, site: SimulatorConfig) -> None:
         await simulator.start()
     except OSError as exc:
         await services.database.dispose()
-        raise _fail(f"could not start the simulated cameras: {exc}") from None
+        raise fail(f"could not start the simulated cameras: {exc}") from None
     try:
         # Migrate and register before serving, so the first page a user opens already lists the cameras;
         # the server's own start-up then finds nothing left to do.
@@ -310,11 +294,11 @@ def simulate(
         try:
             site = load_config(config)
         except ConfigError as exc:
-            raise _fail(str(exc)) from None
+            raise fail(str(exc)) from None
     else:
         chosen = next((p for p in PERSONAS if p == persona), None)
         if chosen is None:
-            raise _fail(f"--persona must be one of {', '.join(PERSONAS)}, not {persona!r}")
+            raise fail(f"--persona must be one of {', '.join(PERSONAS)}, not {persona!r}")
         site = SimulatorConfig(
             cameras=default_cameras(cameras),
             host=host,
@@ -342,7 +326,7 @@ async def _run_simulator(simulator: Simulator, site: SimulatorConfig) -> None:
         hint = (
             " (ports below 1024 need root: try --onvif-port-base 11000)" if exc.errno == errno.EACCES else ""
         )
-        raise _fail(f"could not start: {exc}{hint}") from None
+        raise fail(f"could not start: {exc}{hint}") from None
     _print_site(simulator, site)
     if simulator.control is not None:
         console.print(f"fault control: {simulator.control.url}/cameras")
@@ -369,10 +353,10 @@ def users_create(
     try:
         data = UserCreate(username=username, password=chosen, role=role)
     except ValidationError as exc:
-        raise _fail(_invalid(exc)) from None
+        raise fail(_invalid(exc)) from None
 
     async def run() -> None:
-        services = await _with_services(_settings(data_dir))
+        services = await _with_services(settings_for(data_dir))
         try:
             async with services.database.transaction() as session:
                 user = await AccountService(session, Auditor(session, Actor.system("cli"))).create(data)
@@ -385,7 +369,7 @@ def users_create(
     try:
         asyncio.run(run())
     except DomainError as exc:
-        raise _fail(exc.message) from None
+        raise fail(exc.message) from None
 
 
 @users_app.command("passwd")
@@ -399,15 +383,15 @@ def users_passwd(
     try:
         data = UserUpdate(password=chosen)
     except ValidationError as exc:
-        raise _fail(_invalid(exc)) from None
+        raise fail(_invalid(exc)) from None
 
     async def run() -> None:
-        services = await _with_services(_settings(data_dir))
+        services = await _with_services(settings_for(data_dir))
         try:
             async with services.database.transaction() as session:
                 user = await UserRepository(session).by_username(username)
                 if user is None:
-                    raise _fail(f"no user {username!r}")
+                    raise fail(f"no user {username!r}")
                 await AccountService(session, Auditor(session, Actor.system("cli"))).update(user, data)
         finally:
             await services.database.dispose()
@@ -423,7 +407,7 @@ def users_list(data_dir: DataDir = None) -> None:
     """List users."""
 
     async def run() -> None:
-        services = await _with_services(_settings(data_dir))
+        services = await _with_services(settings_for(data_dir))
         try:
             async with services.database.session() as session:
                 page = await UserRepository(session).search(1, 10_000)
@@ -448,9 +432,9 @@ def secrets_rotate(data_dir: DataDir = None) -> None:
 
     Stop the server first; signed-in sessions end, since token signing is derived from the key.
     """
-    settings = _settings(data_dir)
+    settings = settings_for(data_dir)
     if settings.secret_key is not None:
-        raise _fail(
+        raise fail(
             "the key comes from VTRACK_SECRET_KEY; rotation manages the key file. Unset VTRACK_SECRET_KEY "
             "to use the key file, or keep managing the key yourself."
         )
@@ -469,7 +453,7 @@ def secrets_rotate(data_dir: DataDir = None) -> None:
             except SecretError as exc:
                 # Raised before the commit, so every row is still under the old keys: put the file back.
                 key_file.save(old)
-                raise _fail(f"nothing was rotated: {exc}") from None
+                raise fail(f"nothing was rotated: {exc}") from None
             async with services.database.session() as session:
                 still_used = await keys_in_use(session, rotated)
         finally:
@@ -484,7 +468,7 @@ def secrets_rotate(data_dir: DataDir = None) -> None:
 
     with _data_dir_lock(settings, exclusive=True) as locked:
         if not locked:
-            raise _fail(
+            raise fail(
                 "vtrack serve is running on this data dir; stop it first (it holds the current key in "
                 "memory and would go on encrypting under the key this rotation retires)"
             )
@@ -498,7 +482,7 @@ def db_upgrade(data_dir: DataDir = None) -> None:
     """Apply database migrations."""
 
     async def run() -> None:
-        services = build_services(_settings(data_dir))
+        services = build_services(settings_for(data_dir))
         try:
             await upgrade(services.database)
         finally:
@@ -512,8 +496,8 @@ def main() -> None:
     try:
         app()
     except SecretError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         sys.exit(1)
     except ValidationError as exc:  # settings from the environment or vtrack.toml
-        _fail(f"invalid configuration: {_invalid(exc)}")
+        fail(f"invalid configuration: {_invalid(exc)}")
         sys.exit(1)

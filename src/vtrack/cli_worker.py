@@ -16,21 +16,18 @@ import logging
 import os
 import signal
 import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from vtrack.app import build_services
+from vtrack.cli_common import DataDir, fail, settings_for
 from vtrack.db.migrate import upgrade
 from vtrack.events.relay import node_bridge
 from vtrack.jobs.celery_runner import QUEUE, CeleryRunner
 from vtrack.settings import Settings
 
 log = logging.getLogger(__name__)
-console = Console(stderr=True)
 _PR_SET_PDEATHSIG = 1
 
 
@@ -38,17 +35,6 @@ def die_with_parent() -> None:
     """In a child before exec: the kernel SIGKILLs it when the process that started it dies."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-
-
-def _settings(data_dir: Path | None, **values: Any) -> Settings:
-    if data_dir is not None:
-        values["data_dir"] = data_dir
-    return Settings(**values)
-
-
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
-    return typer.Exit(code=1)
 
 
 def _logging(settings: Settings) -> None:
@@ -137,15 +123,15 @@ def worker_command(
     concurrency: Annotated[
         int | None, typer.Option(min=1, max=256, help="Job processes (default $VTRACK_WORKER_CONCURRENCY)")
     ] = None,
-    data_dir: Annotated[Path | None, typer.Option(help="Data directory (default $VTRACK_DATA_DIR)")] = None,
+    data_dir: DataDir = None,
 ) -> None:
     """Run jobs from the broker (VTRACK_BROKER_URL) and, with --analytics, live analytics channels."""
-    settings = _settings(data_dir, analytics_live=analytics)
+    settings = settings_for(data_dir, analytics_live=analytics)
     _logging(settings)
     if jobs and not settings.broker_url:
-        raise _fail("VTRACK_BROKER_URL is not set: jobs run inside `vtrack serve` without a broker")
+        raise fail("VTRACK_BROKER_URL is not set: jobs run inside `vtrack serve` without a broker")
     if not jobs and not analytics:
-        raise _fail("nothing to run: give --analytics, or leave --jobs on")
+        raise fail("nothing to run: give --analytics, or leave --jobs on")
     code = asyncio.run(
         run_worker(
             settings, analytics=analytics, jobs=jobs, concurrency=concurrency or settings.worker_concurrency
@@ -155,17 +141,17 @@ def worker_command(
 
 
 def beat_command(
-    data_dir: Annotated[Path | None, typer.Option(help="Data directory (default $VTRACK_DATA_DIR)")] = None,
+    data_dir: DataDir = None,
 ) -> None:
     """Send the periodic jobs (health rounds, cleanups, retention) to the workers; run exactly one."""
-    settings = _settings(data_dir)
+    settings = settings_for(data_dir)
     _logging(settings)
     if not settings.broker_url:
-        raise _fail("VTRACK_BROKER_URL is not set: periodic jobs run inside `vtrack serve` without a broker")
+        raise fail("VTRACK_BROKER_URL is not set: periodic jobs run inside `vtrack serve` without a broker")
     services = build_services(settings)
     runner = services.jobs
     if not isinstance(runner, CeleryRunner):  # pragma: no cover - build_services chose by broker_url
-        raise _fail("the job runner is not Celery")
+        raise fail("the job runner is not Celery")
     runner.celery.conf.beat_schedule = runner.beat_schedule()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(KeyboardInterrupt):
