@@ -123,6 +123,28 @@ async def test_reads_whole_and_from_an_offset(place: Place) -> None:
     assert await read(place.connector, file, offset=5000) == (bytes(range(256)) * 20)[5000:]
 
 
+async def test_a_clip_deleted_after_the_listing_is_a_clear_not_found(s3_endpoint: str) -> None:
+    """Small clips come by presigned GET; any other answer is read by botocore, as every other call."""
+    client = s3_client(s3_endpoint)
+    bucket = f"b{time.monotonic_ns()}"
+    client.create_bucket(Bucket=bucket)  # type: ignore[attr-defined]
+    client.put_object(Bucket=bucket, Key="cam/0800.mp4", Body=b"x" * 100)  # type: ignore[attr-defined]
+    connector = S3Connector(
+        bucket,
+        endpoint_url=s3_endpoint,
+        region=REGION,
+        access_key_id=ACCESS_KEY_ID,
+        secret_access_key=SECRET_ACCESS_KEY,
+    )
+    [file] = (await connector.changes(None)).files
+    assert await read(connector, file, offset=40) == b"x" * 60
+    client.delete_object(Bucket=bucket, Key="cam/0800.mp4")  # type: ignore[attr-defined]
+    with pytest.raises(DeviceError) as gone:
+        await read(connector, file)
+    assert gone.value.kind == "not_found" and "NoSuchKey" in gone.value.message
+    await connector.close()
+
+
 async def test_a_missing_bucket_is_a_clear_not_found(s3_endpoint: str) -> None:
     connector = S3Connector(
         "no-such-bucket",

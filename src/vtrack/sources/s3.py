@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import threading
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
-import boto3  # type: ignore[import-untyped]  # boto3 ships no type information
+import botocore.session  # type: ignore[import-untyped]  # botocore ships no type information
+import urllib3
 from botocore.config import Config  # type: ignore[import-untyped]
 from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
@@ -31,6 +34,16 @@ from vtrack.sources.base import (
 _CHUNK = 1024 * 1024
 _WHOLE = 8 * _CHUNK
 _AUTH_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "ExpiredToken"}
+
+
+_SESSION_LOCK = threading.Lock()
+
+
+@functools.cache
+def _botocore_session() -> Any:
+    """One per process: it loads S3's service model once (a client then costs 3.5 ms, not 55 ms),
+    and a sync builds a connector per run."""
+    return botocore.session.get_session()
 
 
 def s3_error(exc: Exception, where: str) -> DeviceError:
@@ -71,11 +84,20 @@ class S3Connector:
             # cost ~2 % of a small-file sync's samples (py-spy) and guards against nothing more.
             response_checksum_validation="when_required",
             request_checksum_calculation="when_required",
+            signature_version="s3v4",  # also for the presigned GETs below, which every S3 store accepts
         )
-        session = boto3.session.Session(
-            aws_access_key_id=access_key_id, aws_secret_access_key=secret_access_key, region_name=region
+        with _SESSION_LOCK:  # a botocore session is not thread-safe; its clients are
+            self._client: Any = _botocore_session().create_client(
+                "s3",
+                endpoint_url=endpoint_url,
+                config=config,
+                region_name=region,
+                aws_access_key_id=access_key_id,
+                aws_secret_access_key=secret_access_key,
+            )
+        self._http = urllib3.PoolManager(
+            maxsize=16, timeout=urllib3.Timeout(connect=5, read=60), retries=False
         )
-        self._client: Any = session.client("s3", endpoint_url=endpoint_url, config=config)
         self.where = f"s3://{bucket}/{self.prefix}"
 
     def _page(self, token: str | None, page_size: int) -> tuple[list[RemoteFile], str | None]:
@@ -110,7 +132,7 @@ class S3Connector:
             kwargs["Range"] = f"bytes={offset}-"
         where = f"{self.where}{file.path}"
         if file.size - offset <= _WHOLE:  # most camera clips: one worker-thread hop for the whole object
-            yield await asyncio.to_thread(self._get_whole, kwargs, where)
+            yield await asyncio.to_thread(self._get_small, kwargs, offset, where)
             return
         try:
             response = await asyncio.to_thread(self._client.get_object, **kwargs)
@@ -124,6 +146,24 @@ class S3Connector:
             raise s3_error(exc, where) from None
         finally:
             body.close()
+
+    def _get_small(self, kwargs: dict[str, Any], offset: int, where: str) -> bytes:
+        """A presigned GET through urllib3: half the CPU of botocore's request pipeline (0.75 against
+        1.35 ms a request, measured on moto), which is most of what a sync of small clips spends here.
+        Any answer but the bytes goes through botocore, for its retries and its reading of S3's errors.
+        """
+        url = self._client.generate_presigned_url(
+            "get_object", Params={"Bucket": kwargs["Bucket"], "Key": kwargs["Key"]}, ExpiresIn=900
+        )
+        try:
+            response = self._http.request(
+                "GET", url, headers={"Range": f"bytes={offset}-"} if offset else None
+            )
+        except urllib3.exceptions.HTTPError as exc:
+            raise DeviceError(f"{where} could not be reached: {exc}", "unreachable") from None
+        if response.status == (206 if offset else 200):
+            return bytes(response.data)
+        return self._get_whole(kwargs, where)
 
     def _get_whole(self, kwargs: dict[str, Any], where: str) -> bytes:
         try:
@@ -172,3 +212,4 @@ class S3Connector:
 
     async def close(self) -> None:
         await asyncio.to_thread(self._client.close)
+        self._http.clear()
