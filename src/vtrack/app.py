@@ -155,19 +155,20 @@ def create_app(settings: Settings, on_admin_password: AdminPasswordCallback | No
         if settings.analytics_site_file is not None:
             await import_site_file(services.database, services.keyring, settings.analytics_site_file)
         await services.analytics.start()
+        # Events out to Redis, and other nodes' events in: live pages see what workers do (step 8).
         bridge = node_bridge(settings, services.events)
         relay = RedisRelay(settings.redis_url, services.events, settings.node) if settings.redis_url else None
-        if bridge is not None and relay is not None:
-            await bridge.start()
-            await relay.start()  # live pages see what workers do (step 8)
+        for part in (bridge, relay):
+            if part is not None:
+                await part.start()
         log.info("vtrack %s started on %s", __version__, services.database.engine.url.get_backend_name())
         try:
             yield
         finally:
             await services.analytics.stop()  # flushes every run; its last counts still reach Redis
-            if bridge is not None and relay is not None:
-                await relay.stop()
-                await bridge.stop()
+            for part in (relay, bridge):
+                if part is not None:
+                    await part.stop()
             await services.sync.stop()
             await services.jobs.stop()
             await services.http.aclose()

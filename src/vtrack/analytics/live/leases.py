@@ -80,13 +80,13 @@ class LeaseBook:
                 .values(expires_at=now + self.ttl)
             )
         async with self.database.session() as session:
-            renewed = set(
-                await session.scalars(
-                    select(AnalyticsLease.channel_id).where(
-                        AnalyticsLease.node == self.node, AnalyticsLease.expires_at > now
+            leases = (
+                await session.execute(
+                    select(AnalyticsLease.channel_id, AnalyticsLease.node).where(
+                        AnalyticsLease.expires_at > now
                     )
                 )
-            )
+            ).all()
             channels = (
                 await session.execute(
                     select(AnalyticsChannel.id, AnalyticsChannel.updated_at)
@@ -94,16 +94,13 @@ class LeaseBook:
                     .order_by(AnalyticsChannel.name)
                 )
             ).all()
-            held = set(
-                await session.scalars(
-                    select(AnalyticsLease.channel_id).where(AnalyticsLease.expires_at > now)
-                )
-            )
             capacities = list(
                 await session.scalars(
                     select(AnalyticsNode.capacity).where(AnalyticsNode.heartbeat_at > now - self.ttl)
                 )
             )
+        held = {channel_id for channel_id, _node in leases}
+        renewed = {channel_id for channel_id, node in leases if node == self.node}
         enabled = {channel_id: updated for channel_id, updated in channels}
         share = fair_share(len(enabled), capacities or [self.capacity])
         if self.capacity:
