@@ -1,15 +1,18 @@
 """Cloud sync benchmark: an S3 bucket (moto's server on loopback) into the archive, vtrack against rclone.
 
 The bucket holds `--small` small videos (default 1,000 of 64 KiB, in 20 folders) and `--large` large ones
-(default 10 of 20 MiB). In the same run, alternating so machine noise hits both:
-- rclone: `rclone sync` (Debian's package, its default 4 transfers / 8 checkers, and once with 8
-  transfers as vtrack uses) from the bucket to an empty folder, then again with nothing changed;
+(default 10 of 20 MiB). In the same run, `--rounds` rounds (default 5), the order alternating ABBA so
+drift in the machine's speed hits both alike:
+- rclone: `rclone sync` (Debian's package, its default 4 transfers / 8 checkers) from the bucket to an
+  empty folder, then again with nothing changed;
 - vtrack: the sync engine (`SyncCoordinator.run_now`, what a `sync.source` job runs) on an S3 source
-  into an empty archive, then again with nothing changed.
-Both verify: every file arrives with its bytes (sha256 compared here, after timing). Target: vtrack at
-least as fast as rclone on the first sync and on the no-change re-sync.
+  into an empty archive with a fresh database, then again with nothing changed.
+Both verify: every file arrives with its bytes (sha256 compared here, after timing). Target: vtrack's
+median at least as fast as rclone's on the first sync and on the no-change re-sync. Once each, for
+reference: rclone with 8 transfers (vtrack's concurrency) and rclone followed by sync(1).
 
     .venv/bin/python bench/cloud_sync.py [--small 1000] [--small-kib 64] [--large 10] [--large-mib 20]
+                                         [--rounds 5]
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import asyncio
 import hashlib
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -139,6 +143,33 @@ def check(root: Path, digests: dict[str, str]) -> None:
             raise SystemExit(f"{path}: bytes differ from the bucket's")
 
 
+async def vtrack_round(data_dir: Path, endpoint: str, digests: dict[str, str]) -> tuple[float, float]:
+    """A fresh vtrack (database and archive) syncs the bucket, then syncs it again with nothing new."""
+    services, source_id = await vtrack_services(data_dir, endpoint)
+    os.sync()  # not timed: neither side pays for writing back what the other left dirty
+    try:
+        first, outcome = await vtrack_run(services, source_id)
+        if outcome.chunks_failed or outcome.chunks_done != len(digests):
+            raise SystemExit(f"vtrack: {outcome.as_dict()}")
+        again, repeat = await vtrack_run(services, source_id)
+        if repeat.chunks_planned:
+            raise SystemExit(f"vtrack re-sync fetched again: {repeat.as_dict()}")
+        check(services.archive_layout.source_dir("Bench S3"), digests)
+    finally:
+        await services.database.dispose()
+    shutil.rmtree(data_dir)  # the other side then writes into the same recycled page cache
+    return first, again
+
+
+def rclone_round(dest: Path, endpoint: str, digests: dict[str, str]) -> tuple[float, float]:
+    os.sync()  # not timed: neither side pays for writing back what the other left dirty
+    first = rclone(endpoint, dest, 4)
+    again = rclone(endpoint, dest, 4)
+    check(dest, digests)
+    shutil.rmtree(dest)
+    return first, again
+
+
 async def main(args: argparse.Namespace) -> None:
     if not Path(RCLONE).is_absolute():
         raise SystemExit("rclone is not installed: apt-get install rclone (make bench does)")
@@ -149,36 +180,36 @@ async def main(args: argparse.Namespace) -> None:
         total = args.small * args.small_kib * 1024 + args.large * (args.large_mib << 20)
         filled = time.perf_counter() - started
         print(f"bucket: {len(digests)} files, {total / 1e6:.0f} MB (filled in {filled:.1f} s)")
-        rows: list[tuple[str, float, float]] = []
 
-        r_first = rclone(endpoint, work / "rclone", 4)
-        r_again = rclone(endpoint, work / "rclone", 4)
-        check(work / "rclone", digests)
-
-        services, source_id = await vtrack_services(work / "vtrack", endpoint)
-        try:
-            v_first, outcome = await vtrack_run(services, source_id)
-            if outcome.chunks_failed or outcome.chunks_done != len(digests):
-                raise SystemExit(f"vtrack: {outcome.as_dict()}")
-            v_again, again = await vtrack_run(services, source_id)
-            if again.chunks_planned:
-                raise SystemExit(f"vtrack re-sync fetched again: {again.as_dict()}")
-            check(services.archive_layout.source_dir("Bench S3"), digests)
-        finally:
-            await services.database.dispose()
+        v_runs: list[tuple[float, float]] = []
+        r_runs: list[tuple[float, float]] = []
+        print(f"{'round':6} {'vtrack first':>13} {'rclone first':>13} {'ratio':>6}   {'re-syncs v / r':>15}")
+        for n in range(args.rounds):
+            # ABBA: the one that goes first alternates, so drift in the machine's speed hits both alike.
+            if n % 2 == 0:
+                r_runs.append(rclone_round(work / f"rclone-{n}", endpoint, digests))
+                v_runs.append(await vtrack_round(work / f"vtrack-{n}", endpoint, digests))
+            else:
+                v_runs.append(await vtrack_round(work / f"vtrack-{n}", endpoint, digests))
+                r_runs.append(rclone_round(work / f"rclone-{n}", endpoint, digests))
+            (v1, v2), (r1, r2) = v_runs[-1], r_runs[-1]
+            print(f"{n + 1:<6} {v1:12.2f}s {r1:12.2f}s {r1 / v1:5.2f}x   {v2:6.2f}s / {r2:5.2f}s")
 
         r8_first = rclone(endpoint, work / "rclone8", 8)
-        r8_again = rclone(endpoint, work / "rclone8", 8)
         rd_first = rclone(endpoint, work / "rclone-durable", 4, durable=True)
-        rows.append(("first sync", v_first, r_first))
-        rows.append(("no-change re-sync", v_again, r_again))
-        print(f"{'':20} {'vtrack':>9} {'rclone':>9} {'ratio':>7} {'rclone --transfers 8':>22}")
-        for (name, v, r), r8 in zip(rows, (r8_first, r8_again), strict=True):
-            print(f"{name:20} {v:8.2f}s {r:8.2f}s {r / v:6.2f}x {r8:21.2f}s")
+        v_first, v_again = (statistics.median(run[i] for run in v_runs) for i in (0, 1))
+        r_first, r_again = (statistics.median(run[i] for run in r_runs) for i in (0, 1))
+        print(f"\nmedian of {args.rounds} rounds")
+        print(f"{'':20} {'vtrack':>9} {'rclone':>9} {'ratio':>7}")
+        print(f"{'first sync':20} {v_first:8.2f}s {r_first:8.2f}s {r_first / v_first:6.2f}x")
+        print(f"{'no-change re-sync':20} {v_again:8.2f}s {r_again:8.2f}s {r_again / v_again:6.2f}x")
+        paired = statistics.median(r[0] / v[0] for v, r in zip(v_runs, r_runs, strict=True))
+        print(f"median of the rounds' own first-sync ratios: {paired:.2f}x")
         print(f"vtrack first sync: {total / v_first / 1e6:.1f} MB/s, {len(digests) / v_first:.0f} files/s")
+        print(f"rclone --transfers 8 (as vtrack's concurrency): {r8_first:.2f}s")
         print(f"rclone first sync followed by sync(1) (durable, as vtrack's): {rd_first:.2f}s")
         met = v_first <= r_first and v_again <= r_again
-        print("target (vtrack at least as fast as rclone on both):", "met" if met else "NOT met")
+        print("target (vtrack at least as fast as rclone on both, medians):", "met" if met else "NOT met")
 
 
 if __name__ == "__main__":
@@ -189,4 +220,5 @@ if __name__ == "__main__":
     parser.add_argument("--small-kib", type=int, default=64)
     parser.add_argument("--large", type=int, default=10)
     parser.add_argument("--large-mib", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds; medians are compared")
     asyncio.run(main(parser.parse_args()))

@@ -131,3 +131,41 @@ def test_settings_give_the_archive_dir_and_reserve(tmp_path: Path) -> None:
     disk = DiskGuard.from_settings(settings)
     assert (disk.root, disk.reserve_bytes, disk.reserve_inodes) == (tmp_path / "archive", 2_500_000_000, 7)
     assert Settings(data_dir=tmp_path, archive_dir=tmp_path / "nas").resolved_archive_dir == tmp_path / "nas"
+
+
+async def test_downloads_in_quick_succession_look_at_the_disk_once_and_count_what_they_take(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vfs = FakeVfs(free=6 * GB, inodes=10_100)
+    looks: list[Path] = []
+
+    def statvfs(path: Path) -> FakeVfs:
+        looks.append(path)
+        return vfs
+
+    clock = [1000.0]
+    monkeypatch.setattr("vtrack.archive.disk.time.monotonic", lambda: clock[0])
+    disk = DiskGuard(tmp_path, 5 * GB, 10_000, statvfs=statvfs)
+    for _ in range(50):
+        await disk.ensure_room(10 * 10**6)
+    assert len(looks) == 1  # 50 clips, one look at the disk
+    # 500 MB let through since: 600 MB more would cross the reserve by that look, so it looks again,
+    # and the disk, which has not really changed here, still has room for it.
+    await disk.ensure_room(600 * 10**6)
+    assert len(looks) == 2
+    vfs.free = int(5.5 * GB)  # filled by something else meanwhile
+    with pytest.raises(ArchiveFullError, match="5.5 GB free; 0.6 GB more"):
+        await disk.ensure_room(600 * 10**6)  # over the allowance: a fresh look finds the disk fuller
+    clock[0] += 1.5  # a second later it looks again whatever the allowance says
+    await disk.ensure_room(1)
+    assert len(looks) == 4
+
+
+async def test_the_allowance_counts_inodes_too(tmp_path: Path) -> None:
+    vfs = FakeVfs(free=50 * GB, inodes=10_003)
+    disk = DiskGuard(tmp_path, 5 * GB, 10_000, statvfs=lambda _path: vfs)
+    for _ in range(3):
+        await disk.ensure_room(1)
+    vfs.inodes = 9_000
+    with pytest.raises(ArchiveFullError, match="9000 free inodes"):
+        await disk.ensure_room(1)  # a fourth file would cross the inode reserve: it looks, and refuses

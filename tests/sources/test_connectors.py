@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import socket
 import time
 from collections.abc import AsyncIterator, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import boto3
@@ -186,3 +187,56 @@ async def test_a_folder_skips_files_still_being_written(tmp_path: Path) -> None:
     missing = LocalFolderConnector(tmp_path / "nope")
     with pytest.raises(FileNotFoundError, match="does not exist"):
         await missing.changes(None)
+
+
+def s3_connector(endpoint: str, bucket: str) -> S3Connector:
+    return S3Connector(
+        bucket,
+        endpoint_url=endpoint,
+        region=REGION,
+        access_key_id=ACCESS_KEY_ID,
+        secret_access_key=SECRET_ACCESS_KEY,
+    )
+
+
+async def test_an_s3_pass_opens_with_a_short_page(s3_endpoint: str) -> None:
+    """So the first downloads start after a short listing; the rest come 1,000 keys a page."""
+    client = s3_client(s3_endpoint)
+    bucket = f"b{time.monotonic_ns()}"
+    client.create_bucket(Bucket=bucket)  # type: ignore[attr-defined]
+    for n in range(130):
+        client.put_object(Bucket=bucket, Key=f"cam/{n:04d}.mp4", Body=b"x")  # type: ignore[attr-defined]
+    connector = s3_connector(s3_endpoint, bucket)
+    first = await connector.changes(None)
+    assert len(first.files) == 100 and first.has_more
+    rest = await connector.changes(first.cursor)
+    assert len(rest.files) == 30 and not rest.has_more
+    assert [f.path for f in first.files + rest.files] == [f"cam/{n:04d}.mp4" for n in range(130)]
+    await connector.close()
+
+
+async def test_a_large_s3_object_streams_in_megabytes_from_any_offset(s3_endpoint: str) -> None:
+    client = s3_client(s3_endpoint)
+    bucket = f"b{time.monotonic_ns()}"
+    client.create_bucket(Bucket=bucket)  # type: ignore[attr-defined]
+    data = os.urandom(10 << 20)
+    client.put_object(Bucket=bucket, Key="nvr/full-day.mkv", Body=data)  # type: ignore[attr-defined]
+    connector = s3_connector(s3_endpoint, bucket)
+    [file] = (await connector.changes(None)).files
+    chunks = [chunk async for chunk in connector.open(file, 1 << 20)]
+    assert b"".join(chunks) == data[1 << 20 :]
+    assert len(chunks) > 1 and max(len(c) for c in chunks) <= 1 << 20  # streamed, not held whole
+    assert await read(connector, file) == data
+    await connector.close()
+
+
+async def test_an_s3_endpoint_that_is_not_there_is_unreachable() -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        endpoint = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    connector = s3_connector(endpoint, "videos")
+    file = RemoteFile("cam/0800.mp4", "cam/0800.mp4", 100, datetime.now(UTC))
+    with pytest.raises(DeviceError) as refused:
+        await read(connector, file)
+    assert refused.value.kind == "unreachable" and "could not be reached" in refused.value.message
+    await connector.close()

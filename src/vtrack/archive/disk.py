@@ -2,7 +2,9 @@
 
 The reserve exists so that sync pauses while the box still works: a full disk also stops the database,
 the logs and the snapshot store, and leaves half-written files behind. The check runs before every
-download (with the expected size) and behind the health endpoint.
+download (with the expected size) and behind the health endpoint. Downloads of small clips come
+hundreds a second, so `ensure_room` looks at the disk at most once every `RECHECK_SECONDS` and in
+between counts what it has let through against the free space and inodes it last saw.
 
 Sizes are decimal (1 GB = 10**9 bytes), like VTRACK_ARCHIVE_RESERVE_GB and the disks' own labels.
 """
@@ -13,6 +15,7 @@ import asyncio
 import logging
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +28,7 @@ log = logging.getLogger(__name__)
 
 GB = 10**9
 PROBE_PREFIX = ".vtrack-probe-"
+RECHECK_SECONDS = 1.0
 
 
 class VfsStats(Protocol):
@@ -43,6 +47,16 @@ class VfsStats(Protocol):
 
 
 StatVfs = Callable[[Path], VfsStats]
+
+
+@dataclass
+class _Allowance:
+    """What ensure_room let through since its last look at the disk."""
+
+    checked_at: float
+    status: DiskStatus
+    bytes: int = 0
+    files: int = 0
 
 
 @dataclass(frozen=True)
@@ -71,6 +85,7 @@ class DiskGuard:
         self.reserve_bytes = reserve_bytes
         self.reserve_inodes = reserve_inodes
         self._statvfs = statvfs
+        self._allowance: _Allowance | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, statvfs: StatVfs = os.statvfs) -> DiskGuard:
@@ -90,11 +105,30 @@ class DiskGuard:
         ArchiveUnavailableError: missing or read-only root; ArchiveFullError: below the reserve. Both
         carry the sentence to show the user, so the sync engine can pause with it as its state.
         """
+        if self._allowed(expected_bytes):
+            return
         try:
-            self._raise_unless_room(await self.check(), expected_bytes)
+            status = await self.check()
+            self._raise_unless_room(status, expected_bytes)
         except (ArchiveUnavailableError, ArchiveFullError) as exc:
+            self._allowance = None
             log.warning("%s", exc.message)
             raise
+        self._allowance = _Allowance(time.monotonic(), status, expected_bytes, 1)
+
+    def _allowed(self, expected_bytes: int) -> bool:
+        """Room by the last look at the disk, less what was let through since (then counted too)."""
+        allowance = self._allowance
+        if allowance is None or time.monotonic() - allowance.checked_at > RECHECK_SECONDS:
+            return False
+        free, inodes = allowance.status.free_bytes, allowance.status.free_inodes
+        if free is not None and free - allowance.bytes - expected_bytes < self.reserve_bytes:
+            return False
+        if inodes is not None and inodes - allowance.files - 1 < self.reserve_inodes:
+            return False
+        allowance.bytes += expected_bytes
+        allowance.files += 1
+        return True
 
     def _raise_unless_room(self, status: DiskStatus, expected_bytes: int) -> None:
         if not (status.exists and status.writable):

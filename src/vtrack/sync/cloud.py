@@ -2,15 +2,19 @@
 
 Same guarantees as the device engine (sync/engine.py), different shape of work: a cloud source has
 files, not recorded time, so the unit is a file and the index is `cloud_files` (one row per provider id).
-Per page of changes:
+Per page of changes, a batch of `BATCH` files at a time:
 1. each file is decided from the index: unchanged (skip), moved or renamed (move the archived file),
    an identical copy of a file already archived (same provider hash and size: link it, no download),
    or new/changed (download);
-2. downloads run `concurrency` at a time (the connector's declared limit), each resumable, each written
-   `downloading` before its first byte and `done` after its atomic commit;
-3. the cursor is saved only after the page is settled, so a killed run repeats at most one page, and a
-   file that failed stays in the index as `failed`, retried at the start of every later run (the cursor
-   has moved past it).
+2. downloads run `concurrency` at a time (the connector's declared limit; large files and clips side by
+   side, sync/slots.py), each resumable, each written `downloading` before its first byte and `done`
+   after its atomic commit (one filesystem sync and one UPDATE per batch);
+3. the cursor is saved only after the page is settled, so a killed run repeats at most the two pages
+   in flight, and a file that failed stays in the index as `failed`, retried at the start of every later
+   run (the cursor has moved past it).
+The work is a pipeline, not a series of pages: a batch's downloads start while the next batch is
+planned, and the next page is listed while this one downloads, so the provider is never left idle
+while the index is written, the disk flushed or a listing awaited (at most two pages in flight).
 Transient failures (throttling the connector could not wait out, 5xx, a cut connection) are retried
 with backoff; a refused credential stops the run (SyncAuthError); a full disk pauses it.
 """
@@ -19,13 +23,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 
 from vtrack.archive.atomic import sync_filesystem
 from vtrack.archive.disk import DiskGuard
@@ -35,18 +39,20 @@ from vtrack.db.repositories.cloud import CloudRepository
 from vtrack.db.repositories.sources import SourceRepository
 from vtrack.db.repositories.sync import SyncRepository
 from vtrack.db.session import Database
-from vtrack.db.types import utcnow
+from vtrack.db.types import new_id, utcnow
 from vtrack.devices.errors import DeviceError
 from vtrack.errors import NotFoundError
 from vtrack.sources.base import Connector, RemoteFile
-from vtrack.sync.cloud_transfer import ArchivePaths, download, link_copy, move
+from vtrack.sync.cloud_transfer import ArchivePaths, download, link_copy, move, resume_offset
 from vtrack.sync.engine import ProgressCallback, SyncAuthError, SyncOutcome, SyncRequest
 from vtrack.sync.progress import SyncProgress
 from vtrack.sync.retry import RetryPolicy, with_retries
+from vtrack.sync.slots import DownloadSlots
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+BATCH = 100  # files planned, made durable and recorded together
 ConnectorFactory = Callable[[VideoSource], Awaitable[Connector]]
 
 
@@ -59,7 +65,8 @@ class CloudOptions:
 
 @dataclass
 class _Plan:
-    download: list[tuple[RemoteFile, str, Path]] = field(default_factory=list)  # file, row id, final path
+    # file, row id, final path, bytes a `.part` already holds
+    download: list[tuple[RemoteFile, str, Path, int]] = field(default_factory=list)
     moved: int = 0
     linked: int = 0
 
@@ -68,6 +75,17 @@ def _remote(row: CloudFile) -> RemoteFile:
     return RemoteFile(
         row.remote_id, row.remote_path, row.size_bytes, row.modified_at, row.content_hash, row.content_type
     )
+
+
+def _raise_first(results: Sequence[object]) -> None:
+    """After all of them ended: the first failure, an auth failure before any other (it stops the run)."""
+    errors = [r for r in results if isinstance(r, BaseException)]
+    if errors:
+        raise next((e for e in errors if isinstance(e, SyncAuthError)), errors[0])
+
+
+async def _finish(tasks: list[asyncio.Task[None]]) -> None:
+    _raise_first(await asyncio.gather(*tasks, return_exceptions=True))
 
 
 def _same_version(row: CloudFile, file: RemoteFile) -> bool:
@@ -108,14 +126,7 @@ class CloudSyncEngine:
         try:
             run = _Run(self, source, connector, outcome, progress, report)
             await run.settle([_remote(row) for row in retry_rows])
-            while True:
-                page = await run.retried(partial(connector.changes, cursor, self.options.page_size), "list")
-                await run.settle(page.files)
-                cursor = page.cursor
-                async with self.database.transaction() as session:
-                    (await SyncRepository(session).status(source.id)).cursor = cursor
-                if not page.has_more:
-                    break
+            await run.follow(cursor)
         finally:
             await connector.close()
         return outcome
@@ -140,8 +151,7 @@ class _Run:
         self.progress = progress
         self.report = report
         self.paths = ArchivePaths(engine.layout, source.name)
-        limit = min(engine.options.concurrency, connector.rate_limit.concurrent_downloads)
-        self.gate = asyncio.Semaphore(max(1, limit))
+        self.slots = DownloadSlots(min(engine.options.concurrency, connector.rate_limit.concurrent_downloads))
 
     async def retried(self, call: Callable[[], Awaitable[T]], what: str) -> T:
         try:
@@ -151,39 +161,89 @@ class _Run:
                 raise SyncAuthError(error.message) from None
             raise
 
+    async def follow(self, cursor: str | None) -> None:
+        """The change feed from `cursor` to its end, listing each page while the one before downloads."""
+        previous: list[asyncio.Task[None]] = []
+        current: list[asyncio.Task[None]] = []
+        first = True
+        try:
+            while True:
+                page = await self.retried(
+                    partial(self.connector.changes, cursor, self.engine.options.page_size), "list"
+                )
+                current = await self.start(page.files)
+                await _finish(previous)
+                if not first:  # the page before is settled: a later run starts after it
+                    await self._save_cursor(cursor)
+                first, cursor, previous, current = False, page.cursor, current, []
+                if not page.has_more:
+                    break
+            await _finish(previous)
+            await self._save_cursor(cursor)
+        except BaseException as error:
+            # Downloads already going finish and are recorded (a later run need not fetch them again),
+            # unless the run itself was cancelled.
+            left = previous + current
+            if isinstance(error, asyncio.CancelledError):
+                for task in left:
+                    task.cancel()
+            await asyncio.gather(*left, return_exceptions=True)
+            raise
+
+    async def _save_cursor(self, cursor: str | None) -> None:
+        async with self.engine.database.transaction() as session:
+            (await SyncRepository(session).status(self.source.id)).cursor = cursor
+
     async def settle(self, files: list[RemoteFile]) -> None:
-        if not files:
-            return
-        plan = await self._plan(files)
-        self.outcome.recordings_found += len(files)
-        self.outcome.chunks_planned += len(plan.download)
-        self.progress.segments_total += len(plan.download)
-        self.progress.bytes_total += sum(file.size for file, _row, _final in plan.download)
-        if self.report is not None:
-            await self.report(self.progress)
+        await _finish(await self.start(files))
+
+    async def start(self, files: list[RemoteFile]) -> list[asyncio.Task[None]]:
+        """Plan `files` a batch at a time; each batch downloads while the next is planned."""
+        tasks: list[asyncio.Task[None]] = []
+        try:
+            for at in range(0, len(files), BATCH):
+                batch = files[at : at + BATCH]
+                plan = await self._plan(batch)
+                self.outcome.recordings_found += len(batch)
+                self.outcome.chunks_planned += len(plan.download)
+                self.progress.segments_total += len(plan.download)
+                self.progress.bytes_total += sum(item[0].size for item in plan.download)
+                if self.report is not None:
+                    await self.report(self.progress)
+                if plan.download:
+                    tasks.append(asyncio.create_task(self._complete(plan)))
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        return tasks
+
+    async def _complete(self, plan: _Plan) -> None:
+        """Download a batch, make it durable with one filesystem sync, then record it in one UPDATE."""
         finished: list[dict[str, object]] = []
 
-        async def one(file: RemoteFile, row_id: str, final: Path) -> None:
-            async with self.gate:
-                finished.append({"id": row_id, **await self._fetch(file, final)})
+        async def one(file: RemoteFile, row_id: str, final: Path, offset: int) -> None:
+            async with self.slots.slot(file.size):
+                finished.append({"id": row_id, **await self._fetch(file, final, offset)})
 
         results = await asyncio.gather(*(one(*item) for item in plan.download), return_exceptions=True)
         if finished:
-            # One flush makes the page's files durable before any row says `done` (not two fsyncs a file).
+            # One flush makes the batch's files durable before any row says `done` (not two fsyncs a file).
             await asyncio.to_thread(sync_filesystem, self.engine.layout.root)
-        for state in ("done", "failed"):  # one executemany per shape of row, for the whole page
+        for state in ("done", "failed"):  # one executemany per shape of row, for the whole batch
             rows = [values for values in finished if values["state"] == state]
             if rows:
                 async with self.engine.database.transaction() as session:
                     await session.execute(update(CloudFile), rows)
-        errors = [r for r in results if isinstance(r, BaseException)]
-        if errors:
-            raise next((e for e in errors if isinstance(e, SyncAuthError)), errors[0])
+        _raise_first(results)
 
     async def _plan(self, files: list[RemoteFile]) -> _Plan:
         plan = _Plan()
         layout = self.engine.layout
-        fetch: list[tuple[RemoteFile, CloudFile, Path]] = []
+        files = list({file.id: file for file in files}.values())  # a file listed twice: its last entry
+        fetch: list[tuple[RemoteFile, str, Path]] = []
+        new_rows: list[dict[str, object]] = []  # one INSERT for the batch; ORM objects cost 10x the CPU
         async with self.engine.database.transaction() as session:
             repo = CloudRepository(session)
             known = await repo.files_by_remote(self.source.id, [f.id for f in files])
@@ -198,30 +258,50 @@ class _Run:
                         row.path, row.remote_path = relative, file.path
                         plan.moved += 1
                     continue
-                if row is None:
-                    row = CloudFile(source_id=self.source.id, remote_id=file.id, attempts=0)
-                    session.add(row)
-                    known[file.id] = row
-                row.remote_path, row.size_bytes, row.modified_at = file.path, file.size, file.modified
-                row.content_hash, row.content_type, row.path = file.content_hash, file.content_type, relative
-                row.error = None
+                values: dict[str, object] = {
+                    "remote_path": file.path,
+                    "size_bytes": file.size,
+                    "modified_at": file.modified,
+                    "content_hash": file.content_hash,
+                    "content_type": file.content_type,
+                    "path": relative,
+                    "error": None,
+                    "state": "downloading",
+                }
                 copy = copies.get(file.content_hash or "")
+                linked = False
                 if copy is not None and copy.path and copy.size_bytes == file.size and copy is not row:
                     await asyncio.to_thread(link_copy, layout.resolve(copy.path), final)
-                    row.state, row.sha256, row.finished_at = "done", copy.sha256, utcnow()
+                    values.update(state="done", sha256=copy.sha256, finished_at=utcnow())
                     plan.linked += 1
-                    continue
-                row.state = "downloading"
-                row.attempts += 1
-                fetch.append((file, row, final))
-            await session.flush()  # one INSERT batch for the page; the rows get their ids
-            plan.download = [(file, row.id, final) for file, row, final in fetch]
+                    linked = True
+                if row is None:
+                    row_id = new_id()
+                    new_rows.append(
+                        {"id": row_id, "source_id": self.source.id, "remote_id": file.id, **values}
+                        | {"attempts": 0 if linked else 1}
+                    )
+                else:
+                    for name, value in values.items():
+                        setattr(row, name, value)
+                    row.attempts += 0 if linked else 1
+                    row_id = row.id
+                if not linked:
+                    fetch.append((file, row_id, final))
+            if new_rows:
+                await session.execute(insert(CloudFile), new_rows)
+            # One worker-thread call looks for left `.part`s of the whole batch, not one call a file.
+            offsets = await asyncio.to_thread(lambda: [resume_offset(f, file.size) for file, _, f in fetch])
+            plan.download = [
+                (file, row_id, final, at) for (file, row_id, final), at in zip(fetch, offsets, strict=True)
+            ]
             if plan.moved or plan.linked:  # durable before the transaction records them
                 await asyncio.to_thread(sync_filesystem, layout.root)
         return plan
 
-    async def _fetch(self, file: RemoteFile, final: Path) -> dict[str, object]:
+    async def _fetch(self, file: RemoteFile, final: Path, offset: int) -> dict[str, object]:
         seen = 0
+        resume_at: int | None = offset
 
         async def on_progress(received: int) -> None:
             nonlocal seen
@@ -231,8 +311,10 @@ class _Run:
                 await self.report(self.progress)
 
         async def attempt() -> dict[str, object]:
+            nonlocal resume_at
+            start, resume_at = resume_at, None  # a retry looks at the `.part` again
             await self.engine.guard.ensure_room(file.size)
-            done = await download(self.connector, file, final, on_progress)
+            done = await download(self.connector, file, final, on_progress, start)
             return {
                 "state": "done",
                 "sha256": done.sha256,

@@ -69,6 +69,12 @@ def resume_path(final: Path) -> Path:
     return final.with_name(f".{final.name}.{token}.part")
 
 
+# A long download starts the disk writing as it goes, so the batch's final sync waits for its last
+# megabytes only; smaller files are left to that sync, which submits a whole batch's pages at once
+# (a writeback call per clip cost 40 % more CPU on a thousand 64 KiB clips).
+_WRITEBACK_FROM = 8 << 20
+
+
 class _PartWriter:
     """Appends to the `.part` and hashes as it goes, in whichever worker thread calls it.
 
@@ -79,6 +85,7 @@ class _PartWriter:
     def __init__(self, part: Path, offset: int) -> None:
         self.part = part
         self.offset = offset
+        self.size = offset
         self.digest = hashlib.sha256()
         self.started = False
 
@@ -94,8 +101,10 @@ class _PartWriter:
             for chunk in chunks:
                 self.digest.update(chunk)
                 handle.write(chunk)
-            handle.flush()
-            start_writeback(handle.fileno())
+                self.size += len(chunk)
+            if self.size >= _WRITEBACK_FROM:
+                handle.flush()
+                start_writeback(handle.fileno())
 
     def finish(self, chunks: list[bytes], final: Path | None) -> str:
         """The last bytes, then (for a file kept as it is) the rename; durable at the batch's sync."""
@@ -105,7 +114,9 @@ class _PartWriter:
         return self.digest.hexdigest()
 
 
-def _offset(part: Path, size: int) -> int:
+def resume_offset(final: Path, size: int) -> int:
+    """Bytes of `final` an earlier attempt left in its `.part` (0: none, or not this version's)."""
+    part = resume_path(final)
     try:
         have = part.stat().st_size
     except FileNotFoundError:
@@ -121,14 +132,17 @@ async def download(
     file: RemoteFile,
     final: Path,
     progress: Callable[[int], Awaitable[None]],
+    offset: int | None = None,
 ) -> Transferred:
     """Fetch `file` to `final` (resuming a `.part` left before); whole at `final`, or not there at all.
 
-    The rename is not fsynced here: the engine makes a page of files durable with one filesystem sync
-    before their rows say `done`.
+    `offset` is `resume_offset(final, file.size)` when the caller already looked (the engine does, for a
+    batch of files in one worker-thread call). The rename is not fsynced here: the engine makes a batch
+    of files durable with one filesystem sync before their rows say `done`.
     """
     part = resume_path(final)
-    offset = await asyncio.to_thread(_offset, part, file.size)
+    if offset is None:
+        offset = await asyncio.to_thread(resume_offset, final, file.size)
     writer = _PartWriter(part, offset)
     received = offset
     pending: list[bytes] = []
