@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from vtrack.sync.slots import DownloadSlots
 
 BIG, SMALL = 100, 1
@@ -75,32 +77,22 @@ async def test_either_kind_takes_every_slot_the_other_does_not_need() -> None:
     await asyncio.gather(*tasks)
 
 
-async def test_a_cancelled_waiter_gives_back_nothing_it_did_not_get() -> None:
-    slots = DownloadSlots(1, large_from=BIG)
-    recorder = Recorder(slots)
-    first = asyncio.create_task(recorder.download("clip0", SMALL))
-    waiting = asyncio.create_task(recorder.download("clip1", SMALL))
-    third = asyncio.create_task(recorder.download("clip2", SMALL))
-    await settle()
-    waiting.cancel()  # cancelled while queued
-    await settle()
-    await recorder.finish("clip0")
-    assert recorder.running == ["clip2"] and slots.busy == 1
-    await recorder.finish("clip2")
-    await asyncio.gather(first, third)
-    assert waiting.cancelled() and slots.busy == 0
-
-
-async def test_a_waiter_cancelled_just_after_its_slot_came_hands_it_on() -> None:
+@pytest.mark.parametrize("when", ["while queued", "after its slot came, before it ran"])
+async def test_a_cancelled_waiter_leaks_no_slot(when: str) -> None:
     slots = DownloadSlots(1, large_from=BIG)
     recorder = Recorder(slots)
     first = asyncio.create_task(recorder.download("clip0", SMALL))
     second = asyncio.create_task(recorder.download("clip1", SMALL))
     third = asyncio.create_task(recorder.download("clip2", SMALL))
     await settle()
-    recorder.release["clip0"].set()
-    await asyncio.sleep(0)  # clip0 leaves and hands the slot to clip1, which has not run yet ...
-    second.cancel()  # ... and is cancelled before it does
+    if when == "while queued":
+        second.cancel()
+        await settle()
+        recorder.release["clip0"].set()
+    else:
+        recorder.release["clip0"].set()
+        await asyncio.sleep(0)  # clip0 leaves and hands the slot to clip1, which has not run yet ...
+        second.cancel()  # ... and is cancelled before it does
     await settle()
     assert recorder.running == ["clip2"] and slots.busy == 1
     await recorder.finish("clip2")

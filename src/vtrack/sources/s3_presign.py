@@ -1,7 +1,7 @@
-"""SigV4 presigned GET URLs for one bucket, at a tenth of botocore's cost a URL.
+"""SigV4 presigned GET URLs for one bucket, at a twentieth of botocore's cost a URL (11 against 209 µs).
 
 botocore builds every presigned URL through its whole request pipeline (parameter validation, endpoint
-rule set, event hooks): about 0.4 ms of CPU, a quarter of what a sync of small clips spends. The URLs of
+rule set, event hooks): a quarter of the CPU a sync of small clips spent (py-spy). The URLs of
 one bucket differ only in their key and time, so botocore signs one probe URL when the connector is
 made; it tells where the bucket lives (scheme, host, path style or virtual host) and the signing scope.
 Each key is then signed here, by the algorithm AWS documents ("Authenticating Requests: Using Query

@@ -88,6 +88,15 @@ async def _finish(tasks: list[asyncio.Task[None]]) -> None:
     _raise_first(await asyncio.gather(*tasks, return_exceptions=True))
 
 
+async def _wind_down(tasks: list[asyncio.Task[None]], error: BaseException) -> None:
+    """After `error`, downloads already going finish and are recorded (a later run need not fetch them
+    again), unless the run itself was cancelled."""
+    if isinstance(error, asyncio.CancelledError):
+        for task in tasks:
+            task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 def _same_version(row: CloudFile, file: RemoteFile) -> bool:
     if row.size_bytes != file.size:
         return False
@@ -181,13 +190,7 @@ class _Run:
             await _finish(previous)
             await self._save_cursor(cursor)
         except BaseException as error:
-            # Downloads already going finish and are recorded (a later run need not fetch them again),
-            # unless the run itself was cancelled.
-            left = previous + current
-            if isinstance(error, asyncio.CancelledError):
-                for task in left:
-                    task.cancel()
-            await asyncio.gather(*left, return_exceptions=True)
+            await _wind_down(previous + current, error)
             raise
 
     async def _save_cursor(self, cursor: str | None) -> None:
@@ -212,10 +215,8 @@ class _Run:
                     await self.report(self.progress)
                 if plan.download:
                     tasks.append(asyncio.create_task(self._complete(plan)))
-        except BaseException:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        except BaseException as error:
+            await _wind_down(tasks, error)
             raise
         return tasks
 
@@ -243,7 +244,7 @@ class _Run:
         layout = self.engine.layout
         files = list({file.id: file for file in files}.values())  # a file listed twice: its last entry
         fetch: list[tuple[RemoteFile, str, Path]] = []
-        new_rows: list[dict[str, object]] = []  # one INSERT for the batch; ORM objects cost 10x the CPU
+        new_rows: list[dict[str, object]] = []  # one INSERT: the ORM's flush a row was 7 % of a sync's CPU
         async with self.engine.database.transaction() as session:
             repo = CloudRepository(session)
             known = await repo.files_by_remote(self.source.id, [f.id for f in files])
