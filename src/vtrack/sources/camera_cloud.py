@@ -23,7 +23,7 @@ import logging
 import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import ClassVar
@@ -173,29 +173,41 @@ class CameraCloudConnector(ABC):
     """Connector and FolderBrowser over a camera cloud; a provider module fills in the API calls."""
 
     provider: ClassVar[str]
+    api_name: ClassVar[str]  # in errors: "Imou Open API"
+    default_urls: ClassVar[Mapping[str, str]]
     rate_limit: RateLimit
 
     def __init__(
         self,
-        http: CloudHttp,
-        tokens: AppTokens,
+        app_key: str,
+        app_secret: str,
         *,
-        device_ids: Sequence[str] | None,
-        lookback: timedelta,
-        zone: tzinfo,
-        sleep: Callable[[float], Awaitable[None]],
-        now: Callable[[], datetime],
+        device_ids: Sequence[str] | None = None,
+        lookback: timedelta = timedelta(days=1),
+        urls: Mapping[str, str] | None = None,
+        zone: tzinfo = UTC,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        now: Callable[[], datetime] = utc_now,
     ) -> None:
-        self.http = http
-        self.tokens = tokens
+        """An app's key (Imou calls it the app id) and secret; how they sign requests is the provider's."""
+        self.app_key = app_key
+        self._secret = app_secret
+        self.urls = {**self.default_urls, **(urls or {})}
+        self.http = CloudHttp(self.urls["api"], where=self.api_name, rate=self.rate_limit, sleep=sleep)
+        self.tokens = AppTokens(self._fetch_token)
         self.device_ids = list(device_ids) if device_ids is not None else None
         self.lookback = lookback
         self.zone = zone
         self.sleep = sleep
         self.now = now
         self._sizes: OrderedDict[str, dict[int, int]] = OrderedDict()
+        self._channels_of: dict[str, list[Channel]] = {}  # by device serial, once the cloud said them
 
     # -- what a provider implements -----------------------------------------------------------------
+
+    @abstractmethod
+    async def _fetch_token(self) -> tuple[str, float]:
+        """A fresh access token for the app, and how many seconds it stays valid."""
 
     @abstractmethod
     async def _devices(self) -> list[Device]: ...

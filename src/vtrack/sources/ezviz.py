@@ -17,24 +17,20 @@ account's device, 20007 device offline, 60019 the device's video encryption is o
 
 from __future__ import annotations
 
-import asyncio
 import random
-from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime, timedelta, tzinfo
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from vtrack.devices.errors import DeviceError
 from vtrack.sources.base import RateLimit
 from vtrack.sources.camera_cloud import (
-    AppTokens,
     CameraCloudConnector,
     Channel,
     Device,
     Recording,
-    utc_now,
     wall_clock,
 )
-from vtrack.sources.http import CloudHttp
 
 DEFAULT_URLS: dict[str, str] = {"api": "https://open.ys7.com"}  # elsewhere https://open.ezvizlife.com
 
@@ -51,37 +47,17 @@ _JITTER = random.SystemRandom()
 
 class EzvizConnector(CameraCloudConnector):
     provider: ClassVar[str] = "ezviz"
+    api_name: ClassVar[str] = "Ezviz Open API"
+    default_urls: ClassVar[Mapping[str, str]] = DEFAULT_URLS
     rate_limit = RateLimit(requests_per_second=5.0, concurrent_downloads=2)
     device_page_size = 50
     record_page_size = 200
 
-    def __init__(
-        self,
-        app_key: str,
-        app_secret: str,
-        *,
-        device_ids: list[str] | None = None,
-        lookback: timedelta = timedelta(days=1),
-        urls: Mapping[str, str] | None = None,
-        zone: tzinfo = UTC,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        now: Callable[[], datetime] = utc_now,
-    ) -> None:
-        self.urls = {**DEFAULT_URLS, **(urls or {})}
-        self.app_key = app_key
-        self._secret = app_secret
-        self.area = self.urls["api"].rstrip("/")  # replaced by the token answer's areaDomain
-        http = CloudHttp(self.urls["api"], where="Ezviz Open API", rate=self.rate_limit, sleep=sleep)
-        super().__init__(
-            http,
-            AppTokens(self._fetch_token),
-            device_ids=device_ids,
-            lookback=lookback,
-            zone=zone,
-            sleep=sleep,
-            now=now,
-        )
-        self._channel_cache: dict[str, list[Channel]] = {}
+    _area: str | None = None  # the region's API host, from the token answer's areaDomain
+
+    @property
+    def area(self) -> str:
+        return self._area or self.urls["api"].rstrip("/")
 
     def _error(self, path: str, code: str, message: str) -> DeviceError:
         where = f"Ezviz {path}: {code} {message}".rstrip()
@@ -112,7 +88,7 @@ class EzvizConnector(CameraCloudConnector):
         if code != OK or not isinstance(data, dict) or "accessToken" not in data:
             raise self._error(path, code, message)
         if data.get("areaDomain"):
-            self.area = str(data["areaDomain"]).rstrip("/")
+            self._area = str(data["areaDomain"]).rstrip("/")
         expires = float(data.get("expireTime") or 0) / 1000
         return str(data["accessToken"]), max(60.0, expires - datetime.now(UTC).timestamp())
 
@@ -152,7 +128,7 @@ class EzvizConnector(CameraCloudConnector):
             page += 1
 
     async def _channels(self, device: Device) -> list[Channel]:
-        cached = self._channel_cache.get(device.serial)
+        cached = self._channels_of.get(device.serial)
         if cached is not None:
             return cached
         answer = await self._call("/api/lapp/device/camera/list", {"deviceSerial": device.serial})
@@ -160,7 +136,7 @@ class EzvizConnector(CameraCloudConnector):
             Channel(device, str(c["channelNo"]), str(c.get("channelName") or ""))
             for c in answer.get("data") or []
         ]
-        self._channel_cache[device.serial] = channels
+        self._channels_of[device.serial] = channels
         return channels
 
     async def _recordings(self, channel: Channel, since: datetime, until: datetime) -> list[Recording]:

@@ -17,28 +17,24 @@ spent: waiting a few seconds does not help, so it fails the sync until the quota
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import secrets
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime, timedelta, tzinfo
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, ClassVar
 
 from vtrack.devices.errors import DeviceError
 from vtrack.sources.base import RateLimit
 from vtrack.sources.camera_cloud import (
-    AppTokens,
     CameraCloudConnector,
     Channel,
     Device,
     Recording,
     parse_wall_clock,
-    utc_now,
     wall_clock,
 )
-from vtrack.sources.http import CloudHttp
 
 DEFAULT_URLS: dict[str, str] = {"api": "https://openapi.easy4ip.com"}  # SG; FK/OR regions differ
 
@@ -57,37 +53,14 @@ def sign(timestamp: int, nonce: str, app_secret: str) -> str:
 
 class ImouConnector(CameraCloudConnector):
     provider: ClassVar[str] = "imou"
+    api_name: ClassVar[str] = "Imou Open API"
+    default_urls: ClassVar[Mapping[str, str]] = DEFAULT_URLS
     # Imou documents a monthly quota (30,000 calls on the free tier), not a rate: stay gentle.
     rate_limit = RateLimit(requests_per_second=2.0, concurrent_downloads=2)
     device_page_size = 50
     record_page_size = 100  # queryRange spans at most 100 records
 
-    def __init__(
-        self,
-        app_id: str,
-        app_secret: str,
-        *,
-        device_ids: list[str] | None = None,
-        lookback: timedelta = timedelta(days=1),
-        urls: Mapping[str, str] | None = None,
-        zone: tzinfo = UTC,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        now: Callable[[], datetime] = utc_now,
-    ) -> None:
-        self.urls = {**DEFAULT_URLS, **(urls or {})}
-        self.app_id = app_id
-        self._secret = app_secret
-        http = CloudHttp(self.urls["api"], where="Imou Open API", rate=self.rate_limit, sleep=sleep)
-        super().__init__(
-            http,
-            AppTokens(self._fetch_token),
-            device_ids=device_ids,
-            lookback=lookback,
-            zone=zone,
-            sleep=sleep,
-            now=now,
-        )
-        self._device_cache: dict[str, list[Channel]] | None = None
+    _listed = False  # every device's channels come with the device list: listed once a connector
 
     # -- the signed envelope --------------------------------------------------------------------------
 
@@ -96,7 +69,7 @@ class ImouConnector(CameraCloudConnector):
         envelope = {
             "system": {
                 "ver": "1.0",
-                "appId": self.app_id,
+                "appId": self.app_key,
                 "sign": sign(timestamp, nonce, self._secret),
                 "time": timestamp,
                 "nonce": nonce,
@@ -156,7 +129,8 @@ class ImouConnector(CameraCloudConnector):
                     for c in item.get("channelList") or []
                 ]
             if int(data.get("count", len(listed))) < self.device_page_size or not listed:
-                self._device_cache = found
+                self._channels_of.update(found)
+                self._listed = True
                 return found
             page += 1
 
@@ -167,8 +141,9 @@ class ImouConnector(CameraCloudConnector):
         ]
 
     async def _channels(self, device: Device) -> list[Channel]:
-        cache = self._device_cache if self._device_cache is not None else await self._device_list()
-        return cache.get(device.serial, [])
+        if not self._listed:
+            await self._device_list()
+        return self._channels_of.get(device.serial, [])
 
     async def _recordings(self, channel: Channel, since: datetime, until: datetime) -> list[Recording]:
         found: list[Recording] = []
@@ -218,4 +193,4 @@ class ImouConnector(CameraCloudConnector):
 
     async def account(self) -> str:
         devices = await self._device_list()
-        return f"Imou app {self.app_id} ({len(devices)} devices)"
+        return f"Imou app {self.app_key} ({len(devices)} devices)"
