@@ -146,8 +146,10 @@ class S3Connector:
             url = self._client.generate_presigned_url(
                 "get_object", Params={"Bucket": self.bucket, "Key": file.id}, ExpiresIn=900
             )
+        # identity: a proxy in front of an S3-compatible store must not compress what is stored as is
+        headers = {"Accept-Encoding": "identity"} | ({"Range": kwargs["Range"]} if offset else {})
         try:
-            async with self._http().get(url, headers={"Range": kwargs["Range"]} if offset else None) as got:
+            async with self._http().get(url, headers=headers) as got:
                 if got.status != (206 if offset else 200):
                     # Not the bytes: botocore reads S3's error (and retries what it retries).
                     async for chunk in self._via_botocore(kwargs, where):
