@@ -73,13 +73,16 @@ def resume_path(final: Path) -> Path:
 # megabytes only; smaller files are left to that sync, which submits a whole batch's pages at once
 # (a writeback call per clip cost 40 % more CPU on a thousand 64 KiB clips).
 _WRITEBACK_FROM = 8 << 20
+_FILE_MODE = 0o666  # less the umask, as open() makes files
 
 
 class _PartWriter:
     """Appends to the `.part` and hashes as it goes, in whichever worker thread calls it.
 
     A resumed part is hashed from its start on the first write, so the digest is always the whole file's
-    and nothing is read twice for a fresh download.
+    and nothing is read twice for a fresh download. Plain file descriptors, and the folder made only
+    when the open finds it missing: every system call here also hands the GIL to the event loop and
+    back, so a clip's write is three calls and a rename rather than the nine of a buffered file.
     """
 
     def __init__(self, part: Path, offset: int) -> None:
@@ -91,20 +94,31 @@ class _PartWriter:
 
     def write(self, chunks: list[bytes]) -> None:
         if not self.started:
-            self.part.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
             if self.offset:
                 with self.part.open("rb") as existing:
                     while block := existing.read(1 << 20):
                         self.digest.update(block)
             self.started = True
-        with self.part.open("ab") as handle:
+        fd = self._open()
+        try:
             for chunk in chunks:
                 self.digest.update(chunk)
-                handle.write(chunk)
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(fd, view) :]
                 self.size += len(chunk)
             if self.size >= _WRITEBACK_FROM:
-                handle.flush()
-                start_writeback(handle.fileno())
+                start_writeback(fd)
+        finally:
+            os.close(fd)
+
+    def _open(self) -> int:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+        try:
+            return os.open(self.part, flags, _FILE_MODE)
+        except FileNotFoundError:
+            self.part.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+            return os.open(self.part, flags, _FILE_MODE)
 
     def finish(self, chunks: list[bytes], final: Path | None) -> str:
         """The last bytes, then (for a file kept as it is) the rename; durable at the batch's sync."""
