@@ -7,6 +7,7 @@ import secrets
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -23,6 +24,22 @@ from vtrack.services import Services
 from vtrack.settings import Settings
 
 ADMIN_PASSWORD = "admin-pass-123"
+
+
+def archive_settings(tmp_path: Path, database_url: str, **extra: Any) -> Settings:
+    """For tests that sync into the archive: no disk reserve (a test's temporary disk is small), and no
+    health round in the way."""
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        admin_password=ADMIN_PASSWORD,  # type: ignore[arg-type]
+        archive_reserve_gb=0,
+        archive_reserve_inodes=0,
+        health_interval_seconds=3600,
+        **extra,
+    )
+
+
 BACKENDS = ["sqlite", "postgres"]
 
 

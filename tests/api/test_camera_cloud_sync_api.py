@@ -15,7 +15,7 @@ import av
 import pytest
 
 from tests.api.test_cloud_sources_api import create, sync
-from tests.conftest import ADMIN_PASSWORD, Clients
+from tests.conftest import Clients, archive_settings
 from tests.fakes.ezviz import FakeEzviz
 from tests.fakes.imou import FakeImou
 from vtrack.services import Services
@@ -46,15 +46,7 @@ def provider(cloud: FakeImou | FakeEzviz) -> str:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str, cloud: FakeImou | FakeEzviz) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        admin_password=ADMIN_PASSWORD,  # type: ignore[arg-type]
-        archive_reserve_gb=0,
-        archive_reserve_inodes=0,
-        health_interval_seconds=3600,
-        cloud_urls={provider(cloud): cloud.urls},
-    )
+    return archive_settings(tmp_path, database_url, cloud_urls={provider(cloud): cloud.urls})
 
 
 def mp4_seconds(path: Path) -> float:

@@ -16,7 +16,7 @@ import pytest
 from fastapi import FastAPI
 
 from tests.api.test_cloud_sources_api import sync
-from tests.conftest import ADMIN_PASSWORD, Clients, client_for, login
+from tests.conftest import Clients, archive_settings, client_for, login
 from tests.fakes.dropbox import FakeDropbox
 from vtrack.services import Services
 from vtrack.settings import Settings
@@ -39,13 +39,9 @@ async def dropbox() -> AsyncIterator[FakeDropbox]:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str, dropbox: FakeDropbox) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        admin_password=ADMIN_PASSWORD,  # type: ignore[arg-type]
-        archive_reserve_gb=0,
-        archive_reserve_inodes=0,
-        health_interval_seconds=3600,
+    return archive_settings(
+        tmp_path,
+        database_url,
         cloud_clients={"dropbox": {"client_id": dropbox.auth.client_id}},
         cloud_urls={"dropbox": dropbox.urls},
         public_url="http://127.0.0.1:8000",

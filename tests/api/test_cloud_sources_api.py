@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from httpx import AsyncClient
 
 from tests.api.test_sync_api import finished
-from tests.conftest import ADMIN_PASSWORD, Clients, client_for, login
+from tests.conftest import Clients, archive_settings, client_for, login
 from tests.peers.moto_s3 import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, running_moto_s3
 from vtrack.services import Services
 from vtrack.settings import Settings
@@ -33,14 +33,7 @@ def s3_endpoint() -> Iterator[str]:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        admin_password=ADMIN_PASSWORD,  # type: ignore[arg-type]
-        archive_reserve_gb=0,
-        archive_reserve_inodes=0,
-        health_interval_seconds=3600,
-    )
+    return archive_settings(tmp_path, database_url)
 
 
 class Bucket:

@@ -13,7 +13,7 @@ import av
 import pytest
 from httpx import AsyncClient
 
-from tests.conftest import ADMIN_PASSWORD, Clients
+from tests.conftest import Clients, archive_settings
 from tests.devices.vendor_site import HOST as VENDOR_HOST
 from tests.devices.vendor_site import PASSWORD as VENDOR_PASSWORD
 from tests.devices.vendor_site import USER as VENDOR_USER
@@ -27,14 +27,10 @@ from vtrack.simulator.runner import Simulator
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        admin_password=ADMIN_PASSWORD,  # type: ignore[arg-type]
-        archive_reserve_gb=0,
-        archive_reserve_inodes=0,
+    return archive_settings(
+        tmp_path,
+        database_url,
         sync_lookback_hours=0.01,  # the automatic run right after saving finds (almost) nothing
-        health_interval_seconds=3600,
     )
 
 

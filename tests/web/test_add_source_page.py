@@ -15,7 +15,7 @@ import boto3
 import pytest
 from httpx import AsyncClient
 
-from tests.conftest import ADMIN_PASSWORD
+from tests.conftest import archive_settings
 from tests.peers.moto_s3 import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, running_moto_s3
 from tests.web.conftest import WebClients
 from vtrack.settings import Settings
@@ -43,14 +43,7 @@ FIELDS = {
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
     """No disk reserve: a saved S3 source may start syncing into the test's small temporary disk."""
-    return Settings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        admin_password=ADMIN_PASSWORD,  # type: ignore[arg-type]
-        archive_reserve_gb=0,
-        archive_reserve_inodes=0,
-        health_interval_seconds=3600,
-    )
+    return archive_settings(tmp_path, database_url)
 
 
 @pytest.fixture(scope="module")
