@@ -23,6 +23,7 @@ from vtrack.archive.names import sanitise_name
 from vtrack.devices.errors import DeviceError
 from vtrack.media.remux import RemuxError, remux_file
 from vtrack.sources.base import Connector, RemoteFile
+from vtrack.sync.slots import LARGE_FROM
 
 REMUXED = frozenset({".ts", ".m2ts", ".dav"})  # camera-cloud HLS (MPEG-TS) and Dahua files become MP4
 
@@ -69,10 +70,9 @@ def resume_path(final: Path) -> Path:
     return final.with_name(f".{final.name}.{token}.part")
 
 
-# A long download starts the disk writing as it goes, so the batch's final sync waits for its last
+# A large file starts the disk writing as it goes, so the batch's final sync waits for its last
 # megabytes only; smaller files are left to that sync, which submits a whole batch's pages at once
 # (a writeback call per clip cost 40 % more CPU on a thousand 64 KiB clips).
-_WRITEBACK_FROM = 8 << 20
 _FILE_MODE = 0o666  # less the umask, as open() makes files
 
 
@@ -107,7 +107,7 @@ class _PartWriter:
                 while view:
                     view = view[os.write(fd, view) :]
                 self.size += len(chunk)
-            if self.size >= _WRITEBACK_FROM:
+            if self.size >= LARGE_FROM:
                 start_writeback(fd)
         finally:
             os.close(fd)
