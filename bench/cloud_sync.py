@@ -8,7 +8,9 @@ drift in the machine's speed hits both alike:
 - vtrack: the sync engine (`SyncCoordinator.run_now`, what a `sync.source` job runs) on an S3 source
   into an empty archive with a fresh database, then again with nothing changed.
 Both verify: every file arrives with its bytes (sha256 compared here, after timing). Target: vtrack's
-median at least as fast as rclone's on the first sync and on the no-change re-sync. Once each, for
+median at least as fast as rclone's on the first sync and on the no-change re-sync. Each side's own CPU
+time on the first sync is reported too: on two cores the client and moto share the machine, so the less
+the client spends the more moto can serve. Once each, for
 reference: rclone with 8 transfers (vtrack's concurrency) and rclone followed by sync(1).
 
     .venv/bin/python bench/cloud_sync.py [--small 1000] [--small-kib 64] [--large 10] [--large-mib 20]
@@ -21,6 +23,7 @@ import argparse
 import asyncio
 import hashlib
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -64,7 +67,13 @@ def populate(endpoint: str, small: int, small_kib: int, large: int, large_mib: i
     return digests
 
 
-def rclone(endpoint: str, dest: Path, transfers: int, durable: bool = False) -> float:
+def cpu_seconds(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def rclone(endpoint: str, dest: Path, transfers: int, durable: bool = False) -> tuple[float, float]:
+    """Seconds taken and rclone's CPU seconds (the bench's other children, moto, are never reaped here)."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},  # e.g. AWS_CA_BUNDLE
         "RCLONE_CONFIG_BENCH_TYPE": "s3",
@@ -75,7 +84,7 @@ def rclone(endpoint: str, dest: Path, transfers: int, durable: bool = False) -> 
         "RCLONE_CONFIG_BENCH_REGION": REGION,
         "RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE": "true",
     }
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), cpu_seconds(resource.RUSAGE_CHILDREN)
     subprocess.run(  # noqa: S603
         [RCLONE, "sync", f"bench:{BUCKET}/{PREFIX}", str(dest), "--transfers", str(transfers), "-q"],
         check=True,
@@ -84,7 +93,7 @@ def rclone(endpoint: str, dest: Path, transfers: int, durable: bool = False) -> 
     )
     if durable:  # what vtrack does before it indexes a file: the bytes are on disk, not just in cache
         os.sync()
-    return time.perf_counter() - began
+    return time.perf_counter() - began, cpu_seconds(resource.RUSAGE_CHILDREN) - cpu
 
 
 async def vtrack_services(data_dir: Path, endpoint: str) -> tuple[Any, str]:
@@ -124,10 +133,11 @@ async def vtrack_services(data_dir: Path, endpoint: str) -> tuple[Any, str]:
     return services, source.id
 
 
-async def vtrack_run(services: Any, source_id: str) -> tuple[float, Any]:
-    began = time.perf_counter()
+async def vtrack_run(services: Any, source_id: str) -> tuple[float, float, Any]:
+    """Seconds taken, vtrack's CPU seconds (all of this process's threads: moto is another process)."""
+    began, cpu = time.perf_counter(), cpu_seconds(resource.RUSAGE_SELF)
     outcome = await services.sync.run_now(source_id)
-    return time.perf_counter() - began, outcome
+    return time.perf_counter() - began, cpu_seconds(resource.RUSAGE_SELF) - cpu, outcome
 
 
 def check(root: Path, digests: dict[str, str]) -> None:
@@ -143,31 +153,31 @@ def check(root: Path, digests: dict[str, str]) -> None:
             raise SystemExit(f"{path}: bytes differ from the bucket's")
 
 
-async def vtrack_round(data_dir: Path, endpoint: str, digests: dict[str, str]) -> tuple[float, float]:
+async def vtrack_round(data_dir: Path, endpoint: str, digests: dict[str, str]) -> tuple[float, float, float]:
     """A fresh vtrack (database and archive) syncs the bucket, then syncs it again with nothing new."""
     services, source_id = await vtrack_services(data_dir, endpoint)
     os.sync()  # not timed: neither side pays for writing back what the other left dirty
     try:
-        first, outcome = await vtrack_run(services, source_id)
+        first, cpu, outcome = await vtrack_run(services, source_id)
         if outcome.chunks_failed or outcome.chunks_done != len(digests):
             raise SystemExit(f"vtrack: {outcome.as_dict()}")
-        again, repeat = await vtrack_run(services, source_id)
+        again, _, repeat = await vtrack_run(services, source_id)
         if repeat.chunks_planned:
             raise SystemExit(f"vtrack re-sync fetched again: {repeat.as_dict()}")
         check(services.archive_layout.source_dir("Bench S3"), digests)
     finally:
         await services.database.dispose()
     shutil.rmtree(data_dir)  # the other side then writes into the same recycled page cache
-    return first, again
+    return first, again, cpu
 
 
-def rclone_round(dest: Path, endpoint: str, digests: dict[str, str]) -> tuple[float, float]:
+def rclone_round(dest: Path, endpoint: str, digests: dict[str, str]) -> tuple[float, float, float]:
     os.sync()  # not timed: neither side pays for writing back what the other left dirty
-    first = rclone(endpoint, dest, 4)
-    again = rclone(endpoint, dest, 4)
+    first, cpu = rclone(endpoint, dest, 4)
+    again, _ = rclone(endpoint, dest, 4)
     check(dest, digests)
     shutil.rmtree(dest)
-    return first, again
+    return first, again, cpu
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -181,8 +191,8 @@ async def main(args: argparse.Namespace) -> None:
         filled = time.perf_counter() - started
         print(f"bucket: {len(digests)} files, {total / 1e6:.0f} MB (filled in {filled:.1f} s)")
 
-        v_runs: list[tuple[float, float]] = []
-        r_runs: list[tuple[float, float]] = []
+        v_runs: list[tuple[float, float, float]] = []
+        r_runs: list[tuple[float, float, float]] = []
         print(f"{'round':6} {'vtrack first':>13} {'rclone first':>13} {'ratio':>6}   {'re-syncs v / r':>15}")
         for n in range(args.rounds):
             # ABBA: the one that goes first alternates, so drift in the machine's speed hits both alike.
@@ -192,17 +202,18 @@ async def main(args: argparse.Namespace) -> None:
             else:
                 v_runs.append(await vtrack_round(work / f"vtrack-{n}", endpoint, digests))
                 r_runs.append(rclone_round(work / f"rclone-{n}", endpoint, digests))
-            (v1, v2), (r1, r2) = v_runs[-1], r_runs[-1]
+            (v1, v2, _), (r1, r2, _) = v_runs[-1], r_runs[-1]
             print(f"{n + 1:<6} {v1:12.2f}s {r1:12.2f}s {r1 / v1:5.2f}x   {v2:6.2f}s / {r2:5.2f}s")
 
-        r8_first = rclone(endpoint, work / "rclone8", 8)
-        rd_first = rclone(endpoint, work / "rclone-durable", 4, durable=True)
-        v_first, v_again = (statistics.median(run[i] for run in v_runs) for i in (0, 1))
-        r_first, r_again = (statistics.median(run[i] for run in r_runs) for i in (0, 1))
+        r8_first, _ = rclone(endpoint, work / "rclone8", 8)
+        rd_first, _ = rclone(endpoint, work / "rclone-durable", 4, durable=True)
+        v_first, v_again, v_cpu = (statistics.median(run[i] for run in v_runs) for i in (0, 1, 2))
+        r_first, r_again, r_cpu = (statistics.median(run[i] for run in r_runs) for i in (0, 1, 2))
         print(f"\nmedian of {args.rounds} rounds")
         print(f"{'':20} {'vtrack':>9} {'rclone':>9} {'ratio':>7}")
         print(f"{'first sync':20} {v_first:8.2f}s {r_first:8.2f}s {r_first / v_first:6.2f}x")
         print(f"{'no-change re-sync':20} {v_again:8.2f}s {r_again:8.2f}s {r_again / v_again:6.2f}x")
+        print(f"{'first sync, CPU':20} {v_cpu:8.2f}s {r_cpu:8.2f}s {r_cpu / v_cpu:6.2f}x  (the client's own)")
         paired = statistics.median(r[0] / v[0] for v, r in zip(v_runs, r_runs, strict=True))
         print(f"median of the rounds' own first-sync ratios: {paired:.2f}x")
         print(f"vtrack first sync: {total / v_first / 1e6:.1f} MB/s, {len(digests) / v_first:.0f} files/s")
