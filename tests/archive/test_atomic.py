@@ -15,32 +15,11 @@ import pytest
 
 from vtrack.archive.atomic import (
     AtomicWriter,
-    atomic_destination,
-    atomic_destination_async,
     cleanup_partials,
     sha256_file,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def test_destination_becomes_the_final_file(tmp_path: Path) -> None:
-    final = tmp_path / "cam" / "2025-07-15" / "100000-110000.mp4"
-    with atomic_destination(final) as temp:
-        assert temp.parent == final.parent and temp.name.startswith(".100000-110000.mp4.")
-        assert temp.name.endswith(".part")
-        temp.write_bytes(b"video")
-        assert not final.exists()
-    assert final.read_bytes() == b"video"
-    assert os.listdir(final.parent) == [final.name]
-
-
-def test_a_failing_writer_leaves_nothing(tmp_path: Path) -> None:
-    final = tmp_path / "x.mp4"
-    with pytest.raises(RuntimeError, match="remux failed"), atomic_destination(final) as temp:
-        temp.write_bytes(b"half a reco")
-        raise RuntimeError("remux failed")
-    assert os.listdir(tmp_path) == []
 
 
 def test_a_failure_keeps_the_older_copy(tmp_path: Path) -> None:
@@ -51,24 +30,6 @@ def test_a_failure_keeps_the_older_copy(tmp_path: Path) -> None:
         raise OSError("connection reset")
     assert final.read_bytes() == b"complete old copy"
     assert os.listdir(tmp_path) == ["x.mp4"]
-
-
-def test_a_writer_that_wrote_nothing_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError), atomic_destination(tmp_path / "x.mp4"):
-        pass
-    assert os.listdir(tmp_path) == []
-
-
-async def test_async_destination(tmp_path: Path) -> None:
-    final = tmp_path / "d" / "x.mp4"
-    async with atomic_destination_async(final) as temp:
-        temp.write_bytes(b"ok")
-    assert final.read_bytes() == b"ok"
-    with pytest.raises(ValueError):
-        async with atomic_destination_async(tmp_path / "d" / "y.mp4") as temp:
-            temp.write_bytes(b"partial")
-            raise ValueError("bad stream")
-    assert os.listdir(final.parent) == ["x.mp4"]
 
 
 def test_streamed_writer_hashes_and_counts(tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ half a recording under a real name.
 
 from __future__ import annotations
 
-import asyncio
 import ctypes
 import ctypes.util
 import hashlib
@@ -20,8 +19,6 @@ import secrets
 import stat
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
@@ -94,43 +91,6 @@ def discard_partial(temp: Path) -> None:
         temp.unlink(missing_ok=True)
     except OSError as exc:  # cleanup_partials gets it at the next start
         log.warning("archive: could not remove %s: %s", temp, exc)
-
-
-# The sync engine's first draft imports these names; kept until it moves to the public ones.
-
-
-@contextmanager
-def atomic_destination(final: Path) -> Iterator[Path]:
-    """A temp path to write `final` into (for writers that want a path, like a remuxer).
-
-    On a normal exit it becomes `final` (replacing an older copy); on an exception it is removed and
-    the exception goes on. The final directory is created (0o750) if missing.
-    """
-    final.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-    temp = partial_path(final)
-    try:
-        yield temp
-        if not temp.exists():
-            raise FileNotFoundError(f"nothing was written to {temp}")
-        commit_partial(temp, final)
-    except BaseException:
-        discard_partial(temp)
-        raise
-
-
-@asynccontextmanager
-async def atomic_destination_async(final: Path) -> AsyncIterator[Path]:
-    """atomic_destination for async code: the mkdir, fsyncs and rename run off the event loop."""
-    await asyncio.to_thread(final.parent.mkdir, mode=DIR_MODE, parents=True, exist_ok=True)
-    temp = partial_path(final)
-    try:
-        yield temp
-        if not await asyncio.to_thread(temp.exists):
-            raise FileNotFoundError(f"nothing was written to {temp}")
-        await asyncio.to_thread(commit_partial, temp, final)
-    except BaseException:
-        discard_partial(temp)
-        raise
 
 
 class AtomicWriter:
