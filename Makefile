@@ -40,7 +40,7 @@ $(VENV)/pyvenv.cfg:
 # Re-install only when pyproject.toml changes; the venv is order-only so that
 # its own mtime (touched by pip) never forces a reinstall.
 $(VENV)/.installed: pyproject.toml | $(VENV)/pyvenv.cfg
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,tapo]'
 	@touch $@
 
 # The dashboard's scripts (htmx) come from the npm registry, pinned by package-lock.json; npm itself from

@@ -18,6 +18,8 @@ from tests.devices.vendor_site import HOST as VENDOR_HOST
 from tests.devices.vendor_site import PASSWORD as VENDOR_PASSWORD
 from tests.devices.vendor_site import USER as VENDOR_USER
 from tests.devices.vendor_site import device_port, vendor_site
+from tests.fakes.hls import make_ts_segments
+from tests.fakes.tapo import FakeTapo
 from tests.simulator.rtsp.conftest import small_cameras
 from vtrack.services import Services
 from vtrack.settings import Settings
@@ -200,4 +202,42 @@ async def test_vendor_files_are_downloaded_whole_and_remuxed(
     assert len(files) == job["segmentsDone"]
     with av.open(str(files[0])) as container:
         assert container.streams.video[0].codec_context.name == "h264"
+    assert not list(services.settings.resolved_archive_dir.rglob(".*"))  # no .download or .part left
+
+
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")  # cameras' own certificates
+async def test_tapo_sd_card_recordings_are_archived_through_the_media_port(
+    clients: Clients, services: Services
+) -> None:
+    ts = b"".join(make_ts_segments(seconds=20, fps=5, per_segment=2, sized_pes=True))
+    start, end = window(minutes_ago=120, length=5)
+    async with FakeTapo() as camera:
+        camera.add_recording(start + timedelta(seconds=30), 20, ts)
+        camera.add_recording(start + timedelta(seconds=90), 20, ts, kind=2)
+        camera.add_recording(start - timedelta(hours=3), 20, ts)  # outside the range asked for
+        body = {
+            "name": "Tapo porch",
+            "type": "tapo",
+            "host": camera.host,
+            "port": camera.control_port,
+            "stream_port": camera.media_port,
+            "password": camera.password,
+        }
+        response = await clients.admin.post("/api/v1/sources", json=body)
+        assert response.status_code == 201, response.text
+        source = response.json()["data"]
+        request = {"source_id": source["id"], "start": start.isoformat(), "end": end.isoformat()}
+        response = await clients.admin.post("/api/v1/download-nvr-videos", json=request)
+        job = await finished(clients.admin, response.json()["data"]["jobId"])
+        requested = [m["params"]["download"] for m in camera.media_requests]
+    assert job["state"] == "done" and (job["segmentsDone"], job["segmentsFailed"]) == (2, 0), job
+    assert sorted(int(r["start_time"]) for r in requested) == [
+        int((start + timedelta(seconds=s)).timestamp()) for s in (30, 90)
+    ]
+    files = sorted((services.settings.resolved_archive_dir / "Tapo porch").rglob("*.mp4"))
+    assert len(files) == 2
+    for file in files:
+        with av.open(str(file)) as container:
+            assert container.streams.video[0].codec_context.name == "h264"
+            assert float(container.duration or 0) / av.time_base == pytest.approx(20, abs=1)
     assert not list(services.settings.resolved_archive_dir.rglob(".*"))  # no .download or .part left

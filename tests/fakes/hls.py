@@ -38,9 +38,12 @@ TS_CLOCK = 90_000
 
 @lru_cache(maxsize=8)
 def make_ts_segments(
-    seconds: int = 3, fps: int = 10, per_segment: int = 1, width: int = 160
+    seconds: int = 3, fps: int = 10, per_segment: int = 1, width: int = 160, sized_pes: bool = False
 ) -> tuple[bytes, ...]:
-    """`seconds` of synthetic H.264 as MPEG-TS segments of `per_segment` seconds, each starting at an IDR."""
+    """`seconds` of synthetic H.264 as MPEG-TS segments of `per_segment` seconds, each starting at an IDR.
+
+    `sized_pes`: every video PES says its length, as Tapo cameras write it (FFmpeg leaves it 0 by default).
+    """
     height = width * 3 // 4
     encoder = av.CodecContext.create("libx264", "w")
     encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"
@@ -65,7 +68,8 @@ def make_ts_segments(
     segments: list[bytes] = []
     for start in range(0, len(packets), gop):
         buffer = io.BytesIO()
-        with av.open(buffer, "w", format="mpegts") as out:
+        options = {"omit_video_pes_length": "0"} if sized_pes else {}
+        with av.open(buffer, "w", format="mpegts", options=options) as out:
             stream = out.add_stream("h264", rate=fps)
             stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
             for source in packets[start : start + gop]:

@@ -16,13 +16,27 @@ import pytest
 from httpx import AsyncClient
 
 from tests.conftest import archive_settings
+from tests.fakes.tapo import FakeTapo
 from tests.peers.moto_s3 import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, running_moto_s3
 from tests.web.conftest import WebClients
 from vtrack.settings import Settings
 from vtrack.simulator.config import SimulatorConfig, default_cameras
 from vtrack.simulator.runner import Simulator
 
-KEYS = ("onvif", "nvr", "rtsp", "hikvision", "dahua", "s3", "dropbox", "onedrive", "gdrive", "imou", "ezviz")
+KEYS = (
+    "onvif",
+    "nvr",
+    "rtsp",
+    "hikvision",
+    "dahua",
+    "tapo",
+    "s3",
+    "dropbox",
+    "onedrive",
+    "gdrive",
+    "imou",
+    "ezviz",
+)
 DEVICE_KEYS = {"onvif", "nvr", "rtsp", "hikvision", "dahua"}
 VIETNAMESE = ("Thêm nguồn", "Chọn giao thức", "Kiểm tra kết nối", "Tìm camera", "Mật khẩu", "Camera ONVIF")
 FIELDS = {
@@ -31,6 +45,7 @@ FIELDS = {
     "hikvision": {"name", "hosts", "ports", "username", "password", "timeout_seconds"},
     "dahua": {"name", "hosts", "ports", "username", "password", "timeout_seconds"},
     "rtsp": {"name", "rtsp_url", "username", "password", "hosts", "ports", "timeout_seconds"},
+    "tapo": {"name", "host", "password", "port", "stream_port", "timeout_seconds"},
     "s3": {"name", "bucket", "prefix", "endpoint_url", "region", "access_key_id", "secret_access_key"},
     "dropbox": {"name", "account_id", "root"},
     "onedrive": {"name", "account_id", "root"},
@@ -175,6 +190,28 @@ async def test_an_s3_source_is_created_by_its_test_probed_again_and_removed_on_c
     cancelled = await web.operator.delete(f"/api/v1/sources/{source_id}")  # "Cancel"
     assert cancelled.status_code == 200
     assert (await web.operator.get("/api/v1/sources")).json()["data"] == []
+
+
+@pytest.mark.filterwarnings(
+    "ignore::urllib3.exceptions.InsecureRequestWarning"
+)  # the camera's own certificate
+async def test_a_tapo_camera_is_tested_by_saving_it_and_a_wrong_password_saves_nothing(
+    web: WebClients,
+) -> None:
+    async with FakeTapo(name="Porch") as camera:
+        body = {"name": "Porch Tapo", "type": "tapo", "host": camera.host, "port": camera.control_port,
+                "stream_port": camera.media_port, "password": "wrong", "timeout_seconds": 5}  # fmt: skip
+        refused = await web.operator.post("/api/v1/sources", json=body)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"]["details"][0]["field"] == "password"  # the page marks that field
+        assert (await web.operator.get("/api/v1/sources")).json()["data"] == []
+
+        created = await web.operator.post("/api/v1/sources", json={**body, "password": camera.password})
+        assert created.status_code == 201, created.text
+        source = created.json()["data"]
+    [detected] = source["detectedCameras"]  # what the page's "connected" message names
+    assert (detected["name"], detected["model"], detected["protocol"]) == ("Porch", "C200", "tapo")
+    assert source["config"]["stream_port"] == camera.media_port and camera.password not in str(source)
 
 
 async def test_an_rtsp_url_tested_first_becomes_its_camera_on_save(web: WebClients, site: Simulator) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 class DeviceError(Exception):
-    """kind: unreachable, timeout, auth, not_onvif, not_found, codec, fault or protocol."""
+    """kind: unreachable, timeout, auth, busy, not_onvif, not_found, codec, fault or protocol."""
 
     kind = "protocol"
 

@@ -16,11 +16,13 @@ from vtrack.devices.errors import DeviceError
 from vtrack.devices.http_clients import device_client
 from vtrack.devices.onvif.errors import NotOnvif
 from vtrack.devices.onvif.interrogate import interrogate
-from vtrack.devices.onvif.models import DetectedCamera, DeviceProbe
+from vtrack.devices.onvif.models import DetectedCamera, DeviceInformation, DeviceProbe
 from vtrack.devices.rtsp.probe import probe_stream
+from vtrack.devices.tapo import CONTROL_PORT, STREAM_PORT, TapoCamera, TapoTarget
 from vtrack.devices.vendor_probe import probe_vendor
 
-DEFAULT_PORTS = {"onvif": 80, "nvr": 80, "hikvision": 80, "dahua": 80, "rtsp": 554}
+DEFAULT_PORTS = {"onvif": 80, "nvr": 80, "hikvision": 80, "dahua": 80, "rtsp": 554, "tapo": CONTROL_PORT}
+TAPO_RTSP = "rtsp://{host}:554/stream{n}"  # the camera's own streams (1: main, 2: sub)
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,47 @@ class SourceSpec:
     timeout: float
     rtsp_url: str | None = None
     name: str = "Camera"
+    stream_port: int | None = None  # Tapo's media port
+
+
+async def probe_tapo(spec: SourceSpec, port: int) -> DeviceProbe:
+    """A Tapo camera is one camera: its secure login proves the password, getDeviceInfo names it."""
+    host = spec.host or ""
+    target = TapoTarget(host, spec.password or "", port, spec.stream_port or STREAM_PORT, spec.timeout)
+    camera = await TapoCamera.connect(target)
+    try:
+        info = await camera.info()
+    finally:
+        await camera.close()
+    detected = DetectedCamera(
+        id=f"tapo_{host}_channel_1",
+        name=str(info.get("device_alias") or spec.name),
+        channel=1,
+        resolution=None,
+        codec=None,
+        fps=None,
+        onvif_port=0,
+        rtsp_port=554,
+        rtsp_url=TAPO_RTSP.format(host=host, n=1),
+        sub_stream_url=TAPO_RTSP.format(host=host, n=2),
+        snapshot_url=None,
+        capabilities=["recordings"],
+        host=host,
+        protocol="tapo",
+        manufacturer="TP-Link",
+        model=info.get("device_model"),
+        serial=info.get("dev_id"),
+        firmware=info.get("sw_version"),
+    )
+    about = DeviceInformation(
+        "TP-Link", info.get("device_model"), info.get("sw_version"), info.get("dev_id"), None
+    )
+    probe = DeviceProbe(host, port, "tapo", detected.name, about, cameras=[detected])
+    probe.notes.append(
+        "live view over RTSP needs the camera account (Tapo app: Advanced Settings > Camera Account),"
+        " not the cloud password: set it on the camera"
+    )
+    return probe
 
 
 async def probe_rtsp(spec: SourceSpec) -> DeviceProbe:
@@ -105,6 +148,11 @@ async def probe_source(spec: SourceSpec) -> list[DeviceProbe]:
         elif spec.host and spec.type in {"onvif", "nvr"}:
             host = spec.host
             outcomes = list(await asyncio.gather(*(_onvif(http, spec, host, port) for port in spec.ports)))
+        elif spec.host and spec.type == "tapo":
+            try:
+                outcomes = [await probe_tapo(spec, spec.ports[0])]
+            except DeviceError as error:
+                outcomes = [error]
         elif spec.host and spec.type in {"hikvision", "dahua"}:
             host, expect = spec.host, spec.type
             outcomes = list(

@@ -1,7 +1,8 @@
 """What recordings a device holds for one channel, in one shape for every protocol, and their HTTP download.
 
 The sync engine asks `search_recordings` for a time window and gets RecordingSegments; it downloads `http`
-ones with `download_http` and `onvif_replay` ones with the RTSP replay client.
+ones with `download_http`, `tapo` ones with `download_tapo` and `onvif_replay` ones with the RTSP replay
+client.
 
 - ONVIF Profile G (onvif/recordings.py): a recording is continuous over its span; it is cut here into
   slices on a fixed grid (ONVIF_SLICE, aligned to the Unix epoch) and clipped to the window, so windows
@@ -11,6 +12,8 @@ ones with `download_http` and `onvif_replay` ones with the RTSP replay client.
 - Hikvision and Dahua (hikvision_recordings.py, dahua_recordings.py): the device's own files. They keep
   their true start and end even where they stick out of the window: a file is downloaded whole, and the
   archive must know what it holds. Every file that overlaps the window is listed.
+- Tapo (tapo.py, through pytapo): the SD card's recordings, whole like a vendor's files, fetched over the
+  camera's encrypted media port (kind `tapo`, `download_tapo`) as one MPEG-TS.
 
 Times are aware UTC as the device's clock has them: the footage is indexed by that clock, and a replay or
 file request must name it.
@@ -36,12 +39,13 @@ from vtrack.devices.http import url_host
 from vtrack.devices.onvif.client import OnvifClient
 from vtrack.devices.onvif.recordings import ProfileG
 from vtrack.devices.recording_download import download
+from vtrack.devices.tapo import STREAM_PORT, TapoCamera, TapoTarget
 
 log = logging.getLogger(__name__)
 
 ONVIF_SLICE = timedelta(minutes=10)
-Protocol = Literal["onvif", "hikvision", "dahua"]
-SegmentKind = Literal["onvif_replay", "http"]
+Protocol = Literal["onvif", "hikvision", "dahua", "tapo"]
+SegmentKind = Literal["onvif_replay", "http", "tapo"]
 Progress = Callable[[int], Awaitable[None]]
 
 
@@ -53,14 +57,15 @@ class RecordingSegment:
     remote_id: str  # stable id on the device: recording token + start, playbackURI path, file path
     size_bytes: int | None
     kind: SegmentKind
-    url: str  # RTSP replay URI (onvif) or the HTTP download URL; never with credentials
+    url: str  # RTSP replay URI (onvif), the HTTP download URL, tapo://host:media-port; never with credentials
     container: str | None  # for http: "mp4", "dav", "ps", ... as far as the search tells
 
 
 @dataclass(frozen=True)
 class DeviceAccess:
     """How to reach one device. `device_timezone` (IANA name) is the zone of the times a device writes
-    without one (Dahua always, Hikvision rarely); None: Dahua's is estimated from its clock, others UTC."""
+    without one (Dahua always, Hikvision rarely); None: Dahua's is estimated from its clock, others UTC.
+    `stream_port`: Tapo's media port (8800 unless told), next to its control port `port`."""
 
     protocol: Protocol
     host: str
@@ -69,6 +74,7 @@ class DeviceAccess:
     password: str | None = field(repr=False)
     timeout: float = 10.0
     device_timezone: str | None = None
+    stream_port: int | None = None
 
     def __post_init__(self) -> None:
         self.zone()  # an unknown zone name is a configuration error: say so before any request
@@ -84,6 +90,11 @@ class DeviceAccess:
     @property
     def base_url(self) -> str:
         return f"http://{url_host(self.host)}:{self.port}"
+
+    def tapo_target(self) -> TapoTarget:
+        return TapoTarget(
+            self.host, self.password or "", self.port, self.stream_port or STREAM_PORT, timeout=self.timeout
+        )
 
 
 def _aware(value: datetime, name: str) -> datetime:
@@ -111,6 +122,8 @@ async def search_recordings(
         found = await _onvif(http, device, channel, start, end)
     elif device.protocol == "hikvision":
         found = await _hikvision(http, device, channel, start, end)
+    elif device.protocol == "tapo":
+        found = await _tapo(device, channel, start, end)
     else:
         found = await _dahua(http, device, channel, start, end)
     unique = {
@@ -221,6 +234,28 @@ async def _dahua(
         )
         for item in files
     ]
+
+
+async def _tapo(device: DeviceAccess, channel: int, start: datetime, end: datetime) -> list[RecordingSegment]:
+    target = device.tapo_target()
+    camera = await TapoCamera.connect(target)
+    try:
+        found = await camera.recordings(start, end)
+    finally:
+        await camera.close()
+    url = f"tapo://{url_host(target.host)}:{target.stream_port}"
+    return [RecordingSegment(channel, r.start, r.end, r.remote_id, None, "tapo", url, "ts") for r in found]
+
+
+async def download_tapo(
+    device: DeviceAccess, segment: RecordingSegment, dest: Path, *, progress: Progress
+) -> int:
+    """Fetch a `tapo` segment into `dest` (replaced: the camera cannot resume a stream); returns its size."""
+    camera = await TapoCamera.connect(device.tapo_target())
+    try:
+        return await camera.download(segment.start, segment.end, dest, progress)
+    finally:
+        await camera.close()
 
 
 async def download_http(

@@ -19,6 +19,7 @@ class SourceType(StrEnum):
     RTSP = "rtsp"
     HIKVISION = "hikvision"
     DAHUA = "dahua"
+    TAPO = "tapo"
     LOCAL = "local"
     S3 = "s3"
     DROPBOX = "dropbox"
@@ -29,7 +30,14 @@ class SourceType(StrEnum):
 
 
 DEVICE_TYPES = frozenset(
-    {SourceType.ONVIF, SourceType.NVR, SourceType.RTSP, SourceType.HIKVISION, SourceType.DAHUA}
+    {
+        SourceType.ONVIF,
+        SourceType.NVR,
+        SourceType.RTSP,
+        SourceType.HIKVISION,
+        SourceType.DAHUA,
+        SourceType.TAPO,
+    }
 )
 
 
@@ -79,6 +87,9 @@ class SourceCreate(StrictInput):
         default=None, description="More ports on the same host (one device each), e.g. 1000-1002"
     )
     rtsp_url: RtspUrl | None = Field(default=None, description="type rtsp only")
+    stream_port: int | None = Field(
+        default=None, ge=1, le=65535, description="type tapo: the camera's media port (8800 when left out)"
+    )
     username: ShortText | None = None
     password: Secret | None = Field(default=None, repr=False)
     selected_cameras: list[CameraName] | None = Field(

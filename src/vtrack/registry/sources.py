@@ -83,7 +83,15 @@ class SourceService:
             password = password if password is not None else parsed.password
         ports = data.all_ports(DEFAULT_PORTS[data.type])
         spec = SourceSpec(
-            data.type, host, ports, username, password, data.timeout_seconds, rtsp_url, data.name
+            data.type,
+            host,
+            ports,
+            username,
+            password,
+            data.timeout_seconds,
+            rtsp_url,
+            data.name,
+            data.stream_port,
         )
         probes = await self._probe(spec)
         detected = [camera for probe in probes for camera in probe.cameras]
@@ -98,7 +106,7 @@ class SourceService:
             port=ports[0],
             username=username,
             secret_encrypted=self.keyring.encrypt(password, SOURCE_PASSWORD) if password else None,
-            config=self._config(ports, probes, rtsp_url),
+            config=self._config(ports, probes, rtsp_url, data.stream_port),
             detected_cameras=[camera.as_json() for camera in detected],
             selected_cameras=selected,
             probed_at=utcnow(),
@@ -113,10 +121,14 @@ class SourceService:
         return source
 
     @staticmethod
-    def _config(ports: list[int], probes: list[DeviceProbe], rtsp_url: str | None) -> dict[str, Any]:
+    def _config(
+        ports: list[int], probes: list[DeviceProbe], rtsp_url: str | None, stream_port: int | None
+    ) -> dict[str, Any]:
         config: dict[str, Any] = {"ports": ports, "devices": [probe.as_json() for probe in probes]}
         if rtsp_url:
             config["rtsp_url"] = rtsp_url
+        if stream_port:
+            config["stream_port"] = stream_port
         return config
 
     @staticmethod
@@ -238,6 +250,7 @@ class SourceService:
             request_timeout,
             source.config.get("rtsp_url"),
             source.name,
+            source.config.get("stream_port"),
         )
         try:
             probes = await self.prober(spec)
@@ -247,7 +260,7 @@ class SourceService:
         names = [camera.name for camera in detected]
         source.detected_cameras = [camera.as_json() for camera in detected]
         source.selected_cameras = [name for name in source.selected_cameras if name in names]
-        source.config = self._config(ports, probes, spec.rtsp_url)
+        source.config = self._config(ports, probes, spec.rtsp_url, spec.stream_port)
         source.probed_at, source.status, source.last_error = utcnow(), "ok", None
         if record:
             await self._sync_cameras(source, detected, source.username, self.password(source))

@@ -1,11 +1,13 @@
 """The device side of a sync run: search a camera's recordings, fetch one chunk into a `.part` file.
 
-Two ways to fetch, as the device lists them:
+Three ways to fetch, as the device lists them:
 - ONVIF replay: vtrack's RTSP client asks for exactly the chunk's clock range (faster than real time),
   and the access units are written into an MP4 as they arrive (media/remux.py), no re-encoding;
 - vendor files over HTTP: the whole file is downloaded to a stable `.download` file beside the chunk,
   so a cut download resumes with a Range request on the next attempt or run, then remuxed to MP4
-  (Dahua .dav, Hikvision's PS or MP4) and the download removed.
+  (Dahua .dav, Hikvision's PS or MP4) and the download removed;
+- Tapo's media port: the recording streamed as MPEG-TS into the `.download` file, then remuxed the same
+  way (a cut stream starts over: the camera cannot resume one).
 Either way the result is verified against the time asked for before the engine renames it into place:
 a replay that came back short, or a file without video, is a failed attempt, not an archive file.
 """
@@ -22,11 +24,13 @@ from urllib.parse import urlsplit
 from vtrack.db.models import Camera, VideoSource
 from vtrack.devices.errors import DeviceError
 from vtrack.devices.http_clients import device_client
+from vtrack.devices.probe import DEFAULT_PORTS
 from vtrack.devices.recordings import (
     DeviceAccess,
     Protocol,
     RecordingSegment,
     download_http,
+    download_tapo,
     search_recordings,
 )
 from vtrack.devices.rtsp.replay import replay_range
@@ -35,7 +39,12 @@ from vtrack.media.verify import verify_media
 from vtrack.sync.engine import Fetched
 from vtrack.sync.plan import Chunk, Wanted
 
-_PROTOCOLS: dict[str, Protocol] = {"onvif": "onvif", "hikvision": "hikvision", "dahua": "dahua"}
+_PROTOCOLS: dict[str, Protocol] = {
+    "onvif": "onvif",
+    "hikvision": "hikvision",
+    "dahua": "dahua",
+    "tapo": "tapo",
+}
 
 
 @dataclass(frozen=True)
@@ -50,8 +59,12 @@ class DeviceFetching:
 
     def access(self, source: VideoSource, password: str | None, camera: Camera) -> DeviceAccess:
         """A site of single cameras (seed 000's ports 1000-1002) has one device per camera: its own port."""
-        port = (urlsplit(camera.onvif_url).port if camera.onvif_url else None) or source.port or 80
         protocol = _PROTOCOLS.get(source.protocol or "", "onvif")
+        port = (
+            (urlsplit(camera.onvif_url).port if camera.onvif_url else None)
+            or source.port
+            or DEFAULT_PORTS.get(protocol, 80)
+        )
         return DeviceAccess(
             protocol,
             source.host or "",
@@ -60,6 +73,7 @@ class DeviceFetching:
             password,
             timeout=self.request_timeout,
             device_timezone=self.device_timezone,
+            stream_port=(source.config or {}).get("stream_port"),
         )
 
     async def search(
@@ -140,7 +154,7 @@ class DeviceFetching:
             chunk.end,
             chunk.segment.remote_id,
             chunk.segment.size_bytes,
-            "http",
+            "tapo" if chunk.segment.kind == "tapo" else "http",
             chunk.segment.url,
             chunk.segment.container,
         )
@@ -150,10 +164,12 @@ class DeviceFetching:
             fraction = received / total if total else 0.0
             await progress(received, chunk.seconds * min(1.0, fraction))
 
-        async with device_client() as http:
-            await download_http(
-                http, self.access(source, password, camera), segment, download, progress=report
-            )
+        access = self.access(source, password, camera)
+        if segment.kind == "tapo":
+            await download_tapo(access, segment, download, progress=report)
+        else:
+            async with device_client() as http:
+                await download_http(http, access, segment, download, progress=report)
         try:
             await asyncio.to_thread(remux_file, download, part, start=chunk.start)
         except RemuxError as error:

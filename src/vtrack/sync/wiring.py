@@ -28,7 +28,9 @@ if TYPE_CHECKING:
     from vtrack.services import Services
 
 RETENTION_JOB = "archive.retention"
-DEVICE_SYNCABLE = frozenset({"onvif", "nvr", "hikvision", "dahua"})  # a bare RTSP URL has no recordings
+DEVICE_SYNCABLE = frozenset(
+    {"onvif", "nvr", "hikvision", "dahua", "tapo"}
+)  # a bare RTSP URL has no recordings
 SYNCABLE = DEVICE_SYNCABLE | CLOUD_TYPES
 
 

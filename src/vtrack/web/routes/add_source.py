@@ -23,7 +23,7 @@ router = APIRouter(include_in_schema=False)
 class Protocol:
     key: str  # the page's name (URL, test ids)
     type: str  # the API's source type / cloud provider name
-    kind: str  # device | rtsp | s3 | drive | camera_cloud: which fields and flow
+    kind: str  # device | rtsp | tapo | s3 | drive | camera_cloud: which fields and flow
 
 
 PROTOCOLS: tuple[Protocol, ...] = (
@@ -32,6 +32,7 @@ PROTOCOLS: tuple[Protocol, ...] = (
     Protocol("rtsp", "rtsp", "rtsp"),
     Protocol("hikvision", "hikvision", "device"),
     Protocol("dahua", "dahua", "device"),
+    Protocol("tapo", "tapo", "tapo"),
     Protocol("s3", "s3", "s3"),
     Protocol("dropbox", "dropbox", "drive"),
     Protocol("onedrive", "onedrive", "drive"),

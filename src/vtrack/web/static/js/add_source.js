@@ -156,6 +156,7 @@
     const body = { name: all.name || defaultName(), type };
     const keep = {
       rtsp: ["rtsp_url", "username", "password"],
+      tapo: ["host", "port", "stream_port", "password", "timeout_seconds"],
       s3: ["bucket", "prefix", "endpoint_url", "region", "access_key_id", "secret_access_key"],
       drive: ["account_id", "root"],
       camera_cloud: ["account_id"],
@@ -166,7 +167,7 @@
 
   function defaultName() {
     const label = form.querySelector("h2").textContent.trim();
-    const where = value("bucket") || value("hosts") || value("rtsp_url").replace(/^rtsp:\/\/([^@/]*@)?/, "").split("/")[0];
+    const where = value("bucket") || value("hosts") || value("host") || value("rtsp_url").replace(/^rtsp:\/\/([^@/]*@)?/, "").split("/")[0];
     return where ? `${T("default_name", { protocol: protocolLabel() })} ${where}`.slice(0, 255) : label;
   }
 
