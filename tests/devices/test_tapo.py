@@ -117,6 +117,20 @@ async def test_a_wrong_password_is_an_auth_error_and_never_reaches_the_digest(ca
     assert probed.value.kind == "auth"
 
 
+async def test_a_camera_that_locked_its_logins_says_for_how_long(camera: FakeTapo) -> None:
+    said = []
+    for _ in range(4):  # each try is two first steps (pytapo retries once); past five the camera locks
+        with pytest.raises(DeviceError) as raised:
+            await TapoCamera.connect(target(camera, password="guess"))
+        assert raised.value.kind == "auth"
+        said.append(raised.value.message)
+    assert "refused the password" in said[0]
+    assert "locked logins" in said[-1] and "1800 seconds" in said[-1]
+    with pytest.raises(DeviceError) as locked:
+        await TapoCamera.connect(target(camera))  # the right password too, until the lock ends
+    assert "locked logins" in locked.value.message
+
+
 async def test_the_probe_names_the_camera_from_its_device_info(camera: FakeTapo) -> None:
     spec = SourceSpec(
         "tapo", camera.host, [camera.control_port], None, camera.password, 5.0, stream_port=camera.media_port

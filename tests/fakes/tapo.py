@@ -7,8 +7,10 @@ Control port (HTTPS, self-signed like the cameras' own certificate):
 - the two-step secure login: a `cnonce` gets a camera `nonce` and `device_confirm` =
   SHA256(cnonce + H(password) + nonce) + nonce + cnonce (H: SHA256 hex upper), so the client checks the
   camera knows the password; then `digest_passwd` = SHA256(H(password) + cnonce + nonce) + cnonce + nonce
-  gets a `stok`, `start_seq` and `user_group: root`. A wrong digest is -40401, and after
-  `lockout_after` failed logins the camera answers `sec_left` (the "Temporary Suspension");
+  gets a `stok`, `start_seq` and `user_group: root`. A wrong digest is -40401. Every first step counts
+  as an attempt until a login completes (a client with the wrong password stops after the first step,
+  as its device_confirm check fails), and past `lockout_after` attempts the camera answers only
+  `sec_left` (the "Temporary Suspension");
 - `POST /stok=<stok>/ds` `securePassthrough`: the request AES-128-CBC encrypted with lsk/ivb derived from
   both nonces, a `Seq` header that must equal the session's sequence (it then advances), and a `Tapo_tag`
   = SHA256(SHA256(H(password) + cnonce) + body + seq). An unknown or expired stok is -40401, a bad tag -1.
@@ -201,12 +203,13 @@ class FakeTapo:
             )
         if params.get("encrypt_type") != "3" or params.get("username") != USER:
             return web.json_response({"error_code": -40210})  # only the secure login, as new firmware
-        if self._failures >= self.lockout_after:
+        if self._failures > self.lockout_after:
             data = {"code": -40404, "time": 1800, "max_time": self.lockout_after, "sec_left": 1800}
             return web.json_response({"error_code": -40404, "result": {"data": data}})
         cnonce = str(params.get("cnonce", ""))
         digest = params.get("digest_passwd")
         if digest is None:
+            self._failures += 1
             nonce = secrets.token_hex(8).upper()
             self._pending[cnonce] = nonce
             confirm = sha256_upper((cnonce + self._hashed() + nonce).encode()) + nonce + cnonce
@@ -215,7 +218,6 @@ class FakeTapo:
         nonce = self._pending.pop(cnonce, "")
         expected = sha256_upper((self._hashed() + cnonce + nonce).encode()) + cnonce + nonce
         if not nonce or not secrets.compare_digest(str(digest), expected):
-            self._failures += 1
             return web.json_response({"error_code": -40401, "result": {"data": {"code": -40401}}})
         self._failures = 0
         self.logins += 1
