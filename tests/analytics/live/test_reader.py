@@ -123,8 +123,11 @@ async def test_a_stalled_stream_times_out_and_reconnects(
         # Noticed within the read timeout (plus the second of video and slack), not the camera's 5 s.
         assert stats.last_frame_at is not None
         assert time.time() - stats.last_frame_at < POLICY.read_timeout + 1.5
-        assert stats.state == "reconnecting"
-        assert stats.last_error is not None and "stopped answering" in stats.last_error
+        # Why, from the log: the state and last_error say "reconnecting" only for the 0.2 s wait and the
+        # new session's setup, and a poller on a loaded machine can look after the next video is in.
+        warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert any("stopped answering" in message for message in warned), warned
+        assert waits(caplog)
         faults[1].stream_stall_seconds = 0.0
         frames = stats.frames_in
         await wait_for(lambda: stats.frames_in > frames + 10, 8, "frames after the stall")
