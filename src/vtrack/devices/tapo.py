@@ -56,6 +56,14 @@ class TapoTarget:
     stream_port: int = STREAM_PORT
     timeout: float = 10.0
 
+    @property
+    def control(self) -> str:
+        return f"{self.host}:{self.control_port}"
+
+    @property
+    def media(self) -> str:
+        return f"{self.host}:{self.stream_port}"
+
 
 @dataclass(frozen=True)
 class TapoRecording:
@@ -81,7 +89,7 @@ def _device_errors(target: TapoTarget) -> Iterator[None]:
     """pytapo raises bare Exceptions with messages; the sync engine needs DeviceError kinds."""
     import requests
 
-    where = f"{target.host}:{target.control_port}"
+    where = target.control
     try:
         yield
     except DeviceError:
@@ -103,7 +111,7 @@ def _device_errors(target: TapoTarget) -> Iterator[None]:
 
 async def _reachable(target: TapoTarget) -> None:
     """Fail within our timeout when nothing listens: pytapo's probes would each wait 10 s, several times."""
-    where = f"{target.host}:{target.control_port}"
+    where = target.control
     try:
         async with asyncio.timeout(target.timeout):
             _, writer = await asyncio.open_connection(target.host, target.control_port)
@@ -209,7 +217,7 @@ class TapoCamera:
             written, finished = await self._stream(request, dest, progress)
         if not finished:
             raise DeviceError(
-                f"Tapo camera at {self._media} stopped sending before the recording ended", "timeout"
+                f"Tapo camera at {self.target.media} stopped sending before the recording ended", "timeout"
             )
         await progress(written)
         return written
@@ -225,7 +233,7 @@ class TapoCamera:
             window_size=WINDOW,
             port=self.target.stream_port,
         )
-        where = self._media
+        where = self.target.media
         pending = bytearray()
         written = 0
         finished = False
@@ -262,10 +270,6 @@ class TapoCamera:
         finally:
             await asyncio.to_thread(handle.close)
         return written, finished
-
-    @property
-    def _media(self) -> str:
-        return f"{self.target.host}:{self.target.stream_port}"
 
     async def close(self) -> None:
         await self._call("close")
