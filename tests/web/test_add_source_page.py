@@ -204,6 +204,10 @@ async def test_a_tapo_camera_is_tested_by_saving_it_and_a_wrong_password_saves_n
         refused = await web.operator.post("/api/v1/sources", json=body)
         assert refused.status_code == 422, refused.text
         assert refused.json()["error"]["details"][0]["field"] == "password"  # the page marks that field
+        for bad in ({"stream_port": 70000}, {"host": ""}):
+            invalid = await web.operator.post("/api/v1/sources", json={**body, **bad})
+            assert invalid.status_code == 422, invalid.text
+            assert [d["field"] for d in invalid.json()["error"]["details"]] == list(bad)
         assert (await web.operator.get("/api/v1/sources")).json()["data"] == []
 
         created = await web.operator.post("/api/v1/sources", json={**body, "password": camera.password})
