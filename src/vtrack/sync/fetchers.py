@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import get_args
 from urllib.parse import urlsplit
 
 from vtrack.db.models import Camera, VideoSource
@@ -39,12 +40,7 @@ from vtrack.media.verify import verify_media
 from vtrack.sync.engine import Fetched
 from vtrack.sync.plan import Chunk, Wanted
 
-_PROTOCOLS: dict[str, Protocol] = {
-    "onvif": "onvif",
-    "hikvision": "hikvision",
-    "dahua": "dahua",
-    "tapo": "tapo",
-}
+_PROTOCOLS: dict[str, Protocol] = {p: p for p in get_args(Protocol)}
 
 
 @dataclass(frozen=True)

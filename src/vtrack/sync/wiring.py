@@ -28,9 +28,8 @@ if TYPE_CHECKING:
     from vtrack.services import Services
 
 RETENTION_JOB = "archive.retention"
-DEVICE_SYNCABLE = frozenset(
-    {"onvif", "nvr", "hikvision", "dahua", "tapo"}
-)  # a bare RTSP URL has no recordings
+# A bare RTSP URL has no recordings.
+DEVICE_SYNCABLE = frozenset({"onvif", "nvr", "hikvision", "dahua", "tapo"})
 SYNCABLE = DEVICE_SYNCABLE | CLOUD_TYPES
 
 
